@@ -137,7 +137,10 @@ def _scan_number(text: str, start: int, locator: Locator) -> Token:
     literal = text[start:end]
     if glued > end:
         bad = text[start:glued]
-        hint = "only decimal numbers are supported" if bad[:2].lower() in ("0x", "0o", "0b") else ""
+        prefixed = bad[:2].lower() in ("0x", "0o", "0b")
+        hint = (
+            "only decimal numbers are supported" if prefixed else "put an operator after a number"
+        )
         raise syntax_error(F_NUMBER, f"invalid number '{bad}'", locator, start, glued, hint)
     is_float = any(c in literal for c in ".eE")
     digits = literal.replace("_", "")
@@ -154,7 +157,12 @@ def _scan_number(text: str, start: int, locator: Locator) -> Token:
         value: int | float = float(literal) if is_float else int(literal)
     except ValueError as exc:
         raise syntax_error(
-            F_NUMBER, f"invalid number '{literal}': {exc}", locator, start, end
+            F_NUMBER,
+            f"invalid number '{literal}': {exc}",
+            locator,
+            start,
+            end,
+            "keep numbers short",
         ) from None
     return Token("number", literal, value, start, end)
 
@@ -163,7 +171,12 @@ def _scan_string(text: str, start: int, locator: Locator) -> Token:
     quote = text[start]
     if text.startswith(quote * 3, start):
         raise syntax_error(
-            F_STRING, "triple-quoted strings are not supported", locator, start, start + 3
+            F_STRING,
+            "triple-quoted strings are not supported",
+            locator,
+            start,
+            start + 3,
+            "use one pair of quotes; write \\n for a line break",
         )
     plain = _PLAIN_CHARS[quote]
     parts: list[str] = []

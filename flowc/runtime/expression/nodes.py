@@ -68,25 +68,26 @@ class Function(NamedTuple):
     function: Callable[..., Any]
     min_args: int
     max_args: int | None
+    usage: str
 
 
 FUNCTIONS: Mapping[str, Function] = MappingProxyType(
     {
-        "abs": Function(abs, 1, 1),
-        "all": Function(all, 1, 1),
-        "any": Function(any, 1, 1),
-        "bool": Function(bool, 1, 1),
-        "float": Function(float, 1, 1),
-        "int": Function(int, 1, 1),
-        "len": Function(len, 1, 1),
-        "lower": Function(_lower, 1, 1),
-        "max": Function(max, 1, None),
-        "min": Function(min, 1, None),
-        "round": Function(round, 1, 2),
-        "sorted": Function(sorted, 1, 1),
-        "str": Function(str, 1, 1),
-        "sum": Function(sum, 1, 1),
-        "upper": Function(_upper, 1, 1),
+        "abs": Function(abs, 1, 1, "abs(x)"),
+        "all": Function(all, 1, 1, "all(items)"),
+        "any": Function(any, 1, 1, "any(items)"),
+        "bool": Function(bool, 1, 1, "bool(x)"),
+        "float": Function(float, 1, 1, "float(x)"),
+        "int": Function(int, 1, 1, "int(x)"),
+        "len": Function(len, 1, 1, "len(x)"),
+        "lower": Function(_lower, 1, 1, "lower(text)"),
+        "max": Function(max, 1, None, "max(items) or max(a, b, …)"),
+        "min": Function(min, 1, None, "min(items) or min(a, b, …)"),
+        "round": Function(round, 1, 2, "round(x) or round(x, digits)"),
+        "sorted": Function(sorted, 1, 1, "sorted(items)"),
+        "str": Function(str, 1, 1, "str(x)"),
+        "sum": Function(sum, 1, 1, "sum(items)"),
+        "upper": Function(_upper, 1, 1, "upper(text)"),
     }
 )
 ALLOWED_FUNCTIONS: tuple[str, ...] = tuple(sorted(FUNCTIONS))
@@ -374,7 +375,7 @@ def arity_message(function: str, given: int) -> str:
         wanted = str(spec.min_args)
     else:
         wanted = f"{spec.min_args} or {spec.max_args}"
-    plural = "" if wanted == "1" else "s"
+    plural = "" if wanted in ("1", "at least 1") else "s"
     return f"{function}() takes {wanted} argument{plural} ({given} given)"
 
 

@@ -133,6 +133,9 @@ class _Parser:
                 token.start,
                 token.end,
                 *hints,
+                "the expression is incomplete"
+                if token.start
+                else "write a condition, e.g. `n < 3`",
             )
         code, hint = _TOKEN_HINTS.get(token.text, (F_TOKEN, "")) if token.kind == "op" else ("", "")
         if token.kind == "keyword" and token.text in PYTHON_WORDS:
@@ -393,6 +396,7 @@ class _Parser:
                 self.locator,
                 name.start,
                 self.last_end,
+                f"usage: {spec.usage}",
             )
         return Call(name.text, tuple(args), self.span_from(name.start))
 
