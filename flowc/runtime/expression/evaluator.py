@@ -150,7 +150,24 @@ def _compile_name(node: Name) -> Evaluator:
 
 
 def _compile_attribute(node: Attribute) -> Evaluator:
-    value, attr = compile_node(node.value), node.attr
+    value_node, attr = node.value, node.attr
+    if type(value_node) is Name:
+        key = value_node.id
+
+        def attribute_of_name(state: Mapping[str, Any]) -> Any:
+            try:
+                target = state[key]
+            except KeyError:
+                raise _missing(value_node, key, state) from None
+            try:
+                if type(target) is dict or isinstance(target, Mapping):
+                    return target[attr]
+                return getattr(target, attr)
+            except _WRAPPED as exc:
+                raise _failed(node, exc) from exc
+
+        return attribute_of_name
+    value = compile_node(value_node)
 
     def attribute(state: Mapping[str, Any]) -> Any:
         try:
@@ -213,6 +230,20 @@ def _compile_call(node: Call) -> Evaluator:
 def _compile_unary(node: Unary) -> Evaluator:
     apply = _UNARY[node.op]
     operand_node = node.operand
+    if type(operand_node) is Name and node.op == "not":
+        key = operand_node.id
+
+        def not_name(state: Mapping[str, Any]) -> Any:
+            try:
+                operand = state[key]
+            except KeyError:
+                raise _missing(operand_node, key, state) from None
+            try:
+                return not operand
+            except _WRAPPED as exc:
+                raise _failed(node, exc) from exc
+
+        return not_name
     if type(operand_node) is Name:
         key = operand_node.id
 
@@ -392,6 +423,20 @@ def _compile_bool(node: BoolOp) -> Evaluator:
                 raise _failed(node, exc) from exc
 
         return and_all
+
+    if len(values) == 2:
+        first, second = values
+
+        def or_pair(state: Mapping[str, Any]) -> Any:
+            try:
+                value = first(state)
+                return value if value else second(state)
+            except FlowError:
+                raise
+            except _WRAPPED as exc:
+                raise _failed(node, exc) from exc
+
+        return or_pair
 
     def or_any(state: Mapping[str, Any]) -> Any:
         try:
