@@ -1,0 +1,78 @@
+"""Parse time of generated .flow files with 100, 1,000 and 10,000 actions.
+
+Each file has one action per line (bound parameters, reads, writes), a transition per action
+(every third one conditional), and a map block per 20 actions. Target: 10,000 actions in at most
+0.5 s, growing linearly. Run: ``.venv/bin/python bench/parse.py`` (prints µs per action and the
+10k/1k ratio; 10 would be linear).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+from flowc.compiler import parse
+from flowc.grammar import get_parser
+
+SIZES = (100, 1_000, 10_000)
+
+
+def generate(actions: int) -> str:
+    lines = [
+        f"flow generated_{actions}",
+        "from bench.actions import step, pick",
+        "state {",
+        "  round: int = 0",
+        "  items: list[str] = []",
+        "}",
+    ]
+    for i in range(actions):
+        lines.append(f'action a{i} = step(n={i}, label="x{i}") reads k{i} writes k{i + 1}')
+    lines.append("start -> a0")
+    for i in range(actions - 1):
+        condition = f" when round < {i % 7} and k{i} != \"done\"" if i % 3 == 0 else ""
+        lines.append(f"a{i} -> a{i + 1}{condition}")
+    for m in range(actions // 20):
+        lines += [
+            f"map m{m} = [a{m}, a{m + 1}(n=2) as b{m}] for item in items {{",
+            "  max_concurrency 8",
+            "  retry 2 backoff 0.5s",
+            "  reduce out = collect(k1)",
+            "}",
+        ]
+    lines.append(f"a{actions - 1} -> end")
+    return "\n".join(lines) + "\n"
+
+
+def measure(text: str, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        module, diagnostics = parse(text, "bench.flow")
+        times.append(time.perf_counter() - start)
+        assert module is not None and not diagnostics, diagnostics[:3]
+    return statistics.median(times)
+
+
+def main() -> int:
+    start = time.perf_counter()
+    get_parser()
+    print(f"parser start-up (cached tables): {(time.perf_counter() - start) * 1000:.1f} ms")
+    results = {}
+    for size in SIZES:
+        text = generate(size)
+        seconds = measure(text, repeats=5 if size < 10_000 else 3)
+        results[size] = seconds
+        print(
+            f"{size:>6} actions  {len(text) / 1024:8.0f} KiB  {seconds * 1000:8.1f} ms"
+            f"  {seconds / size * 1e6:6.1f} µs/action"
+        )
+    ratio = results[10_000] / results[1_000]
+    print(f"ratio 10k/1k: {ratio:.1f} (10 = linear); 10k target 500 ms: "
+          f"{'met' if results[10_000] <= 0.5 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
