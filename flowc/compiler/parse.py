@@ -70,6 +70,9 @@ def prepare_source(text: str, file: str) -> tuple[str, list[Diagnostic]]:
 
 def decode_source(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
     """Decode a file's bytes as UTF-8 (BOM allowed), or explain why they are not .flow text."""
+    if b"\x00" in data:
+        text = data[: data.index(b"\x00")].decode("utf-8", "replace") + "\x00"
+        return None, prepare_source(text, file)[1]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as error:
