@@ -31,7 +31,7 @@ def generate(actions: int) -> str:
         lines.append(f'action a{i} = step(n={i}, label="x{i}") reads k{i} writes k{i + 1}')
     lines.append("start -> a0")
     for i in range(actions - 1):
-        condition = f" when round < {i % 7} and k{i} != \"done\"" if i % 3 == 0 else ""
+        condition = f' when round < {i % 7} and k{i} != "done"' if i % 3 == 0 else ""
         lines.append(f"a{i} -> a{i + 1}{condition}")
     for m in range(actions // 20):
         lines += [
@@ -69,8 +69,10 @@ def main() -> int:
             f"  {seconds / size * 1e6:6.1f} µs/action"
         )
     ratio = results[10_000] / results[1_000]
-    print(f"ratio 10k/1k: {ratio:.1f} (10 = linear); 10k target 500 ms: "
-          f"{'met' if results[10_000] <= 0.5 else 'MISSED'}")
+    print(
+        f"ratio 10k/1k: {ratio:.1f} (10 = linear); 10k target 500 ms: "
+        f"{'met' if results[10_000] <= 0.5 else 'MISSED'}"
+    )
     return 0
 
 

@@ -21,6 +21,7 @@ from flowc.compiler import ast
 from flowc.compiler.syntax_errors import (
     F_ENCODING,
     F_NAME,
+    F_SHAPE,
     F_VALUE,
     ErrorCollector,
     diagnostic,
@@ -318,7 +319,7 @@ class AstBuilder(Transformer):
         for clause, names, span in (c for c in children[2:] if isinstance(c, tuple)):
             if clause in clauses:
                 self._error(
-                    F_VALUE,
+                    F_SHAPE,
                     f"action `{name}` has a second `{clause}` clause",
                     span,
                     f"list every key in one clause: `{clause} a, b`",
@@ -356,7 +357,7 @@ class AstBuilder(Transformer):
             dotted = ".".join(t.value for t in names)
             module, _, function = dotted.rpartition(".")
             self._error(
-                F_VALUE,
+                F_SHAPE,
                 f"`{dotted}` is a dotted name; a callable is `name` or `module:function`",
                 span,
                 f"write `{module}:{function}`",
@@ -378,7 +379,7 @@ class AstBuilder(Transformer):
             condition = self._condition(children[-1])
             if len(path) > 2:
                 self._error(
-                    F_VALUE,
+                    F_SHAPE,
                     "a condition cannot follow a chain of arrows",
                     condition.span,
                     "write the conditional arrow on its own line: `a -> b when …`",
@@ -386,14 +387,14 @@ class AstBuilder(Transformer):
         for index, endpoint in enumerate(path):
             if endpoint.is_start and index > 0:
                 self._error(
-                    F_VALUE,
+                    F_SHAPE,
                     "`start` can only be the first name of a transition",
                     endpoint.span,
                     "`start -> x` marks `x` as the entry",
                 )
             if endpoint.is_end and index < len(path) - 1:
                 self._error(
-                    F_VALUE,
+                    F_SHAPE,
                     "`end` can only be the last name of a transition",
                     endpoint.span,
                     "`x -> end` marks `x` as a halting action",
@@ -426,7 +427,7 @@ class AstBuilder(Transformer):
             kind = ast.MapKind.STATES
             if items is None:
                 self._error(
-                    F_VALUE,
+                    F_SHAPE,
                     f"map `{name}` runs one branch but has no `for … in …`",
                     span,
                     f"map over items: `map {name} = {shape.name} for x in xs`, or list "
@@ -442,7 +443,7 @@ class AstBuilder(Transformer):
             if type(option) in seen:
                 keyword = _OPTION_KEYWORDS[type(option)]
                 self._error(
-                    F_VALUE,
+                    F_SHAPE,
                     f"map `{name}` sets `{keyword}` twice",
                     option.span,
                     "keep one of them",
@@ -561,14 +562,14 @@ class AstBuilder(Transformer):
         expected = _BUILTIN_ARITY[name]
         if len(node.targets) != 1:
             self._error(
-                F_VALUE,
+                F_SHAPE,
                 f"the built-in reducer `{name}` writes one key, not {len(node.targets)}",
                 node.span,
                 "write one `reduce` line per key",
             )
         if not expected[0] <= len(args) <= expected[1] or (node.args is None and expected[0]):
             self._error(
-                F_VALUE,
+                F_SHAPE,
                 f"`{name}` takes {_BUILTIN_USAGE[name]}",
                 node.reducer.span,
                 f"for example: `reduce {node.targets[0]} = {_BUILTIN_EXAMPLE[name]}`",
@@ -576,13 +577,13 @@ class AstBuilder(Transformer):
         for arg in args:
             if not isinstance(arg.value, ast.FieldPath):
                 self._error(
-                    F_VALUE,
+                    F_SHAPE,
                     f"`{name}` takes field names of the branch states, not literal values",
                     arg.span,
                 )
             if arg.name is not None and name != "records":
                 self._error(
-                    F_VALUE,
+                    F_SHAPE,
                     f"only `records` takes named fields; `{name}` takes plain field names",
                     arg.span,
                 )

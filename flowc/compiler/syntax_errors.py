@@ -33,7 +33,7 @@ F_UNEXPECTED = "F100"  # a token the grammar does not allow here (generic "expec
 F_ENCODING = "F101"  # the input is not readable UTF-8 text
 F_CHARACTER = "F102"  # a character that starts no token
 F_STRING = "F103"  # a string literal not closed on its line
-F_EOF = "F104"  # the file ends inside a statement or block
+F_EOF = "F104"  # the file ends inside a statement, or with a bracket or block left open
 F_KEYWORD = "F105"  # a misspelled or misplaced keyword ("did you mean …")
 F_VALUE = "F106"  # a number, duration, percentage or count that is not valid where written
 F_NAME = "F107"  # a name that is reserved or not a stable identifier
@@ -75,7 +75,7 @@ CATALOGUE: tuple[SyntaxErrorLabel, ...] = (
         "F122",
         "expected a callable after `=`",
         "name an imported function, or write `package.module:function`",
-        ("action a =\n", "action a = 3\n", 'action a = "f"\n', "action a = reads\n"),
+        ("action a =\n", "action a = 3\n", 'action a = "f"\n'),
     ),
     SyntaxErrorLabel(
         "F123",
@@ -159,7 +159,7 @@ CATALOGUE: tuple[SyntaxErrorLabel, ...] = (
         "F135",
         "expected a module path or a quoted .flow file after `from`",
         'write `from package.module import f` or `from "other.flow" import graph`',
-        ("from\n", "from import a\n", "from 3 import a\n"),
+        ("from\n", "from 3 import a\n"),
     ),
     SyntaxErrorLabel(
         "F136",
@@ -355,24 +355,30 @@ def expected_in_words(kinds: set[str], limit: int = 8) -> str:
 # ---- labelling ----------------------------------------------------------------------------------
 
 
-@cache
-def _catalogue_index() -> tuple[
-    dict[tuple[int, str], SyntaxErrorLabel], dict[int, SyntaxErrorLabel]
-]:
-    """(LALR state, token type) → label and state → label, learnt by parsing every snippet."""
-    from flowc.compiler.parse import raw_parse  # the parser's driver, imported late (cycle)
+_CONTEXT_DEPTH = 3  # how many states from the top of the LALR stack tell mistakes apart
 
-    exact: dict[tuple[int, str], SyntaxErrorLabel] = {}
-    by_state: dict[int, SyntaxErrorLabel] = {}
+
+def _stack_key(error: UnexpectedToken, depth: int) -> tuple[int, ...]:
+    return tuple(error.state.state_stack[-depth:])
+
+
+@cache
+def _catalogue_index() -> dict[tuple[object, ...], SyntaxErrorLabel]:
+    """Keys built from the top of the parser's state stack (longest first, with and without the
+    token type) → label, learnt by parsing every snippet once."""
+    from flowc.grammar import raw_parse
+
+    index: dict[tuple[object, ...], SyntaxErrorLabel] = {}
     for label in CATALOGUE:
         for snippet in label.examples:
             error = first_error(raw_parse, snippet)
             if not isinstance(error, UnexpectedToken):
                 continue
-            state = error.state.position
-            exact.setdefault((state, error.token.type), label)
-            by_state.setdefault(state, label)
-    return exact, by_state
+            for depth in range(_CONTEXT_DEPTH, 0, -1):
+                key = _stack_key(error, depth)
+                index.setdefault((*key, error.token.type), label)
+                index.setdefault(key, label)
+    return index
 
 
 def first_error(raw_parse: Callable[..., Any], text: str) -> UnexpectedInput | None:
@@ -385,9 +391,14 @@ def first_error(raw_parse: Callable[..., Any], text: str) -> UnexpectedInput | N
 
 
 def label_for(error: UnexpectedToken) -> SyntaxErrorLabel | None:
-    exact, by_state = _catalogue_index()
-    state = error.state.position
-    return exact.get((state, error.token.type)) or by_state.get(state)
+    """The catalogue's label for an error: the deepest matching stack context wins."""
+    index = _catalogue_index()
+    for depth in range(_CONTEXT_DEPTH, 0, -1):
+        key = _stack_key(error, depth)
+        label = index.get((*key, error.token.type)) or index.get(key)
+        if label is not None:
+            return label
+    return None
 
 
 # ---- the collector ------------------------------------------------------------------------------
@@ -441,7 +452,7 @@ class ErrorCollector:
         assert isinstance(error, UnexpectedToken)
         token = error.token
         if token.type == "$END":
-            if self._is_new(len(self.text)):
+            if self._is_new(len(self.text.rstrip())):
                 self._report(self._eof_error(error))
             return False
         if self._is_new(token.start_pos):
@@ -493,6 +504,8 @@ class ErrorCollector:
 
     def _token_error(self, error: UnexpectedToken) -> Diagnostic:
         token = error.token
+        if token.type == "CONDITION":  # only lexed here by the fallback: text no token starts
+            return self._character_at(token.start_pos, token.line, token.column)
         found = describe_token(token)
         span = self._span(token)
         hint = self._misspelling(error)
@@ -540,13 +553,15 @@ class ErrorCollector:
         )
 
     def _character_error(self, error: UnexpectedCharacters) -> Diagnostic:
-        char = self.text[error.pos_in_stream]
-        line, col = error.line, error.column
+        return self._character_at(error.pos_in_stream, error.line, error.column)
+
+    def _character_at(self, offset: int, line: int, col: int) -> Diagnostic:
+        char = self.text[offset]
         span = Span(self.file, line, col, line, col + 1)
         if char in "\"'":
-            end = self.text.find("\n", error.pos_in_stream)
+            end = self.text.find("\n", offset)
             end = len(self.text) if end < 0 else end
-            span = Span(self.file, line, col, line, col + end - error.pos_in_stream)
+            span = Span(self.file, line, col, line, col + end - offset)
             return diagnostic(F_STRING, "this string is not closed", span, f"end it with {char}")
         shown = char if char.isprintable() else f"U+{ord(char):04X}"
         hint = {
@@ -560,36 +575,46 @@ class ErrorCollector:
         return diagnostic(F_CHARACTER, f"unexpected character `{shown}`", span, hint)
 
     def _eof_error(self, error: UnexpectedToken) -> Diagnostic:
-        line = self.text.count("\n") + 1
-        col = len(self.text) - (self.text.rfind("\n") + 1) + 1
-        span = Span(self.file, line, col, line, col)
-        opened = unclosed_brace(self.text)
+        end = len(self.text.rstrip())  # point just after the last text, not at an empty line
+        line = self.text.count("\n", 0, end) + 1
+        col = end - (self.text.rfind("\n", 0, end) + 1) + 1
+        span = Span(self.file, line, col, line, col + 1)
+        opened = unclosed_bracket(self.text)
         if opened is not None:
             open_line = self.text.count("\n", 0, opened) + 1
             line_start = self.text.rfind("\n", 0, opened) + 1
             open_col = opened - line_start + 1
+            symbol = self.text[opened]
+            what = f"`{symbol}`"
             head = _OPEN_BLOCK.match(self.text, line_start)
-            what = f"`{' '.join(head.group(1).split())}`" if head else "a block"
+            if symbol == "{" and head:
+                what = f"`{' '.join(head.group(1).split())}`"
             return diagnostic(
                 F_EOF,
                 f"unexpected end of file: {what} opened here is never closed",
                 Span(self.file, open_line, open_col, open_line, open_col + 1),
-                "close it with `}`",
+                f"close it with `{_CLOSING[symbol]}`",
+            )
+        label = label_for(error)
+        if label is not None:
+            return Diagnostic(
+                label.code, f"{label.message}, found the end of the file", span, hints=(label.hint,)
             )
         expected = expected_in_words(set(error.accepts or error.expected))
         return diagnostic(F_EOF, f"unexpected end of file; expected {expected}", span)
 
 
-_SKIP = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|#[^\n]*|[{}]")
+_SKIP = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|#[^\n]*|[{}()\[\]]")
+_CLOSING = {"{": "}", "(": ")", "[": "]"}
 
 
-def unclosed_brace(text: str) -> int | None:
-    """Offset of the innermost ``{`` left open (strings and comments skipped), if any."""
+def unclosed_bracket(text: str) -> int | None:
+    """Offset of the innermost bracket left open (strings and comments skipped), if any."""
     stack: list[int] = []
     for match in _SKIP.finditer(text):
         symbol = match.group()
-        if symbol == "{":
+        if symbol in _CLOSING:
             stack.append(match.start())
-        elif symbol == "}" and stack:
+        elif symbol in ")]}" and stack:
             stack.pop()
     return stack[-1] if stack else None

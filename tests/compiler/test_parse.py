@@ -51,6 +51,9 @@ from flowc.runtime.expression import parse_expression
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
+STR = TypeRef(Name("str"))
+
+
 def only(text: str) -> ast.Statement:
     module = parse_or_raise(text)
     assert len(module.statements) == 1, module.statements
@@ -90,14 +93,16 @@ def test_state_fields_with_types_and_defaults():
     }"""
     assert only(text) == StateBlock(
         (
-            StateField(Name("prompts"), TypeRef(Name("list"), (TypeRef(Name("str")),)), ListLiteral(())),
+            StateField(Name("prompts"), TypeRef(Name("list"), (STR,)), ListLiteral(())),
             StateField(
                 Name("scores"),
                 TypeRef(Name("dict"), (TypeRef(Name("str")), TypeRef(Name("float")))),
                 DictLiteral((DictEntry(String("a"), Number(1.5)),)),
             ),
             StateField(Name("round"), TypeRef(Name("int")), Number(0)),
-            StateField(Name("best"), TypeRef(Name("optional"), (TypeRef(Name("Answer")),)), Constant(None)),
+            StateField(
+                Name("best"), TypeRef(Name("optional"), (TypeRef(Name("Answer")),)), Constant(None)
+            ),
             StateField(Name("done"), TypeRef(Name("bool")), Constant(False)),
             StateField(Name("label"), TypeRef(Name("str"))),
         )
@@ -110,7 +115,10 @@ def test_state_fields_may_share_a_line_separated_by_commas():
 
 
 def test_action_with_bound_params_reads_writes_and_inputs():
-    text = 'action ask = query_llm(model="gpt-4", temperature=0.2) reads prompt, history writes llm_output inputs user'
+    text = (
+        'action ask = query_llm(model="gpt-4", temperature=0.2) '
+        "reads prompt, history writes llm_output inputs user"
+    )
     assert only(text) == ActionDecl(
         Name("ask"),
         CallableRef("query_llm"),
@@ -165,7 +173,9 @@ def test_condition_may_contain_hash_and_brace_inside_strings():
 
 
 def test_graph_with_local_actions_entry_and_halt():
-    graph = only("graph riddle {\n  action p = process reads prompt writes q\n  start -> p -> ask -> end\n}")
+    graph = only(
+        "graph riddle {\n  action p = process reads prompt writes q\n  start -> p -> ask -> end\n}"
+    )
     assert graph == GraphDecl(
         Name("riddle"),
         (
@@ -364,7 +374,7 @@ def test_parse_or_raise_attaches_the_source():
 
 def test_parse_file_names_the_file_in_spans(tmp_path: Path):
     path = tmp_path / "x.flow"
-    path.write_bytes("action a = f\n".encode())
+    path.write_bytes(b"action a = f\n")
     module, _ = parse_file(path)
     assert module is not None and module.statements[0].span.file == str(path)
 
@@ -376,5 +386,5 @@ def test_parse_rejects_bytes_with_a_type_error():
 
 def test_example_files_parse():
     for path in sorted(EXAMPLES.glob("lang/*.flow")):
-        module, diagnostics = parse_file(path)
+        _, diagnostics = parse_file(path)
         assert diagnostics == [], (path, diagnostics)
