@@ -150,6 +150,7 @@ class _Printer:
     comments: list[ast.Comment]
     lines: list[str] = field(default_factory=list)
     last_line: int = 0  # source line of the last thing printed
+    opened: bool = False  # a block's `{` was just printed
 
     def block(self, statements: Sequence[ast.Statement], depth: int, end_line: int | None) -> None:
         """Print ``statements`` at ``depth``, then the comments before ``end_line`` (the block's
@@ -170,6 +171,10 @@ class _Printer:
         self._comments_before(end_line, indent)
 
     def _blank_if_gap(self, line: int) -> None:
+        """Keep one blank line where the source had some (never right after a block opens)."""
+        if self.opened:
+            self.opened = False
+            return
         if self.lines and self.lines[-1] != "" and line > self.last_line + 1 and self.last_line:
             self.lines.append("")
 
@@ -177,6 +182,7 @@ class _Printer:
         while self.comments and (line is None or self.comments[0].span.line < line):
             comment = self.comments.pop(0)
             self._blank_if_gap(comment.span.line)
+            self.opened = False
             self.lines.append(indent + comment.text)
             self.last_line = comment.span.line
 
@@ -228,6 +234,7 @@ class _Printer:
         inner = INDENT * (depth + 1)
 
         def body() -> None:
+            self.opened = True
             for item in items:
                 item_span = item.span  # type: ignore[attr-defined]
                 self._comments_before(item_span.line, inner)
@@ -247,6 +254,7 @@ class _Printer:
             return [f"{header} {{}}"], None
 
         def print_body() -> None:
+            self.opened = True
             self.block(body, depth + 1, span.end_line)
             self.lines.append(INDENT * depth + "}")
 

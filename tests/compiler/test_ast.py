@@ -1,0 +1,77 @@
+"""AST nodes: frozen, slotted, equal by structure (never by position), walkable."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from flowc.compiler import ast, parse_or_raise
+from flowc.errors import Span
+
+NODE_CLASSES = [
+    value
+    for value in vars(ast).values()
+    if isinstance(value, type)
+    and dataclasses.is_dataclass(value)
+    and value.__module__ == ast.__name__
+]
+
+
+@pytest.mark.parametrize("cls", NODE_CLASSES, ids=lambda c: c.__name__)
+def test_every_node_is_frozen_slotted_and_ignores_its_span_in_equality(cls):
+    params = cls.__dataclass_params__
+    assert params.frozen
+    assert "__slots__" in vars(cls)
+    if cls is ast.MapSettings:
+        return
+    span = next(f for f in dataclasses.fields(cls) if f.name == "span")
+    assert span.compare is False
+
+
+def test_equality_is_structural():
+    one = parse_or_raise("action a = f reads x\n", "one.flow")
+    two = parse_or_raise("\n\n   action   a =  f\n     reads   x\n", "two.flow")
+    assert one == two
+    assert one.statements[0].span != two.statements[0].span
+    assert hash(one) == hash(two)
+
+
+def test_nodes_cannot_be_mutated():
+    name = ast.Name("a", Span("f", 1, 1))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        name.value = "b"  # type: ignore[misc]
+
+
+def test_walk_visits_every_node_in_source_order():
+    module = parse_or_raise("action a = f(x=[1]) reads k\ngraph g {\n  a -> end\n}\n")
+    kinds = [type(node).__name__ for node in ast.walk(module)]
+    assert kinds[:4] == ["Module", "ActionDecl", "Name", "CallableRef"]
+    assert "ListLiteral" in kinds and "Endpoint" in kinds
+
+
+def test_module_views_select_statements_by_kind():
+    module = parse_or_raise(
+        "flow f\nfrom m import x\nstate { a: int = 1 }\naction a = x\n"
+        "graph g {}\nmap m = [a]\na -> end\n"
+    )
+    assert module.name == "f"
+    assert [len(v) for v in (module.imports, module.actions, module.graphs, module.maps)] == [
+        1,
+        1,
+        1,
+        1,
+    ]
+    assert module.transitions[0].path[-1].is_end
+    assert module.state_fields[0].default.to_python() == 1
+
+
+def test_literal_values_convert_to_python():
+    field = parse_or_raise('state { d: any = {"a": [1, 2.5, True, None, "s"]} }').state_fields[0]
+    assert field.default.to_python() == {"a": [1, 2.5, True, None, "s"]}
+
+
+def test_duration_and_percent_in_base_units():
+    assert ast.Duration(250, "ms").seconds == 0.25
+    assert ast.Duration(2, "m").seconds == 120
+    assert ast.Percent(10).fraction == 0.1
