@@ -116,21 +116,28 @@ def _decode_enum(payload: dict[str, Any]) -> enum.Enum:
     return _import_class(payload["cls"], enum.Enum)(payload["value"])
 
 
+def _encode_bytes(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _encode_timedelta(value: dt.timedelta) -> list[int]:
+    return [value.days, value.seconds, value.microseconds]
+
+
+def _decode_timedelta(parts: list[int]) -> dt.timedelta:
+    return dt.timedelta(days=parts[0], seconds=parts[1], microseconds=parts[2])
+
+
 def _builtin_codecs() -> tuple[Codec, ...]:
     codecs = [
         Codec("tuple", tuple, list, tuple),
-        Codec("set", set, lambda s: _sorted_if_possible(s), set),
-        Codec("frozenset", frozenset, lambda s: _sorted_if_possible(s), frozenset),
-        Codec("bytes", bytes, lambda b: base64.b64encode(b).decode("ascii"), base64.b64decode),
+        Codec("set", set, _sorted_if_possible, set),
+        Codec("frozenset", frozenset, _sorted_if_possible, frozenset),
+        Codec("bytes", bytes, _encode_bytes, base64.b64decode),
         Codec("datetime", dt.datetime, dt.datetime.isoformat, dt.datetime.fromisoformat),
         Codec("date", dt.date, dt.date.isoformat, dt.date.fromisoformat),
         Codec("time", dt.time, dt.time.isoformat, dt.time.fromisoformat),
-        Codec(
-            "timedelta",
-            dt.timedelta,
-            lambda d: [d.days, d.seconds, d.microseconds],
-            lambda v: dt.timedelta(days=v[0], seconds=v[1], microseconds=v[2]),
-        ),
+        Codec("timedelta", dt.timedelta, _encode_timedelta, _decode_timedelta),
         Codec("decimal", decimal.Decimal, str, decimal.Decimal),
         Codec("uuid", uuid.UUID, str, uuid.UUID),
         Codec("path", pathlib.PurePath, str, pathlib.Path),

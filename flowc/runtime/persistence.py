@@ -1,0 +1,815 @@
+"""Saving and loading application state: the loader/saver protocols and the SQLite persister.
+
+The protocol is Burr's, duck-typed (docs/internals.md, "Runtime seams"): a loader has
+``load(partition_key, app_id, sequence_id=None)`` and ``list_app_ids(partition_key)``; a saver has
+``initialize()`` and ``save(partition_key, app_id, sequence_id, position, state, status)``. The
+``Base*`` classes are there for code written against Burr that subclasses them.
+
+:class:`SQLitePersister` is the embedded default. One persister and all its ``copy()``s share a
+single :class:`_SQLiteStore`: one writer connection owned by a committer thread, plus one reader
+connection per thread that reads — never a connection per child. Saves are group-committed: rows
+from many threads are queued and written in one transaction per batch, so a fan-out of thousands
+of branches costs a handful of fsyncs. ``save`` on the persister the user made waits until its row
+(and every row queued before it, including all its children's) is committed; saves through copies
+(children) return once queued. Commits are FIFO, so when a parent's save returns, every branch
+that finished before it is durable (docs/persistence.md has the argument and the figures).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import datetime as dt
+import os
+import re
+import sqlite3
+import threading
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
+
+from flowc.errors import FlowRuntimeError
+from flowc.runtime.serialization import SerializationRegistry, state_values
+
+Status = Literal["completed", "failed"]
+PARTITION_KEY_DEFAULT = ""
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+class PersistenceError(FlowRuntimeError):
+    """The database could not be opened, written or read (F532)."""
+
+    default_code = "F532"
+
+
+class PersisterConfigError(FlowRuntimeError, ValueError):
+    """A persister was given an unusable setting (F533): a table name that is not an
+    identifier, an unknown ``synchronous`` level, or a status other than completed/failed."""
+
+    default_code = "F533"
+
+
+class PersistedStateData(TypedDict):
+    """What a loader returns: where an application was, and the state it had there."""
+
+    partition_key: str
+    app_id: str
+    sequence_id: int
+    position: str
+    state: Any  # a flowc State
+    created_at: str
+    status: str
+
+
+# -- protocols ----------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class StateLoader(Protocol):
+    def load(
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None
+    ) -> PersistedStateData | None: ...
+
+    def list_app_ids(self, partition_key: str | None) -> list[str]: ...
+
+
+@runtime_checkable
+class StateSaver(Protocol):
+    def initialize(self) -> None: ...
+
+    def save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: Any,
+        status: Status,
+    ) -> None: ...
+
+
+@runtime_checkable
+class StatePersister(StateLoader, StateSaver, Protocol):
+    """Both a loader and a saver; the usual case."""
+
+
+@runtime_checkable
+class AsyncStateLoader(Protocol):
+    async def load(
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None
+    ) -> PersistedStateData | None: ...
+
+    async def list_app_ids(self, partition_key: str | None) -> list[str]: ...
+
+
+@runtime_checkable
+class AsyncStateSaver(Protocol):
+    async def initialize(self) -> None: ...
+
+    async def save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: Any,
+        status: Status,
+    ) -> None: ...
+
+
+@runtime_checkable
+class AsyncStatePersister(AsyncStateLoader, AsyncStateSaver, Protocol):
+    """The async twin of :class:`StatePersister`."""
+
+
+class BaseStateLoader(abc.ABC):
+    """Burr's base class for loaders, for code that subclasses it."""
+
+    @abc.abstractmethod
+    def load(
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kw
+    ) -> PersistedStateData | None: ...
+
+    @abc.abstractmethod
+    def list_app_ids(self, partition_key: str | None, **kw: Any) -> list[str]: ...
+
+    def is_async(self) -> bool:
+        return False
+
+
+class BaseStateSaver(abc.ABC):
+    """Burr's base class for savers, for code that subclasses it."""
+
+    def initialize(self) -> None:  # noqa: B027 - optional to override, as in Burr
+        """Create tables or whatever storage needs; safe to call more than once."""
+
+    def is_initialized(self) -> bool:
+        return True
+
+    @abc.abstractmethod
+    def save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: Any,
+        status: Status,
+        **kw: Any,
+    ) -> None: ...
+
+    def is_async(self) -> bool:
+        return False
+
+
+class BaseStatePersister(BaseStateLoader, BaseStateSaver, abc.ABC):
+    """A loader and a saver in one."""
+
+
+class AsyncBaseStateLoader(abc.ABC):
+    @abc.abstractmethod
+    async def load(
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kw
+    ) -> PersistedStateData | None: ...
+
+    @abc.abstractmethod
+    async def list_app_ids(self, partition_key: str | None, **kw: Any) -> list[str]: ...
+
+    def is_async(self) -> bool:
+        return True
+
+
+class AsyncBaseStateSaver(abc.ABC):
+    async def initialize(self) -> None:  # noqa: B027 - optional to override, as in Burr
+        """Create tables or whatever storage needs; safe to call more than once."""
+
+    @abc.abstractmethod
+    async def save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: Any,
+        status: Status,
+        **kw: Any,
+    ) -> None: ...
+
+    def is_async(self) -> bool:
+        return True
+
+
+class AsyncBaseStatePersister(AsyncBaseStateLoader, AsyncBaseStateSaver, abc.ABC):
+    """The async twin of :class:`BaseStatePersister`."""
+
+
+# -- helpers shared by the persisters ------------------------------------------------------------
+
+
+def _check_status(status: str) -> None:
+    if status not in ("completed", "failed"):
+        raise PersisterConfigError(
+            f"status must be 'completed' or 'failed', got {status!r}",
+            hints=("the step loop saves 'completed' after a step and 'failed' when it raised",),
+        )
+
+
+def _make_state(values: dict[str, Any]) -> Any:
+    from flowc.runtime.state import State  # the core's State; imported late to keep layers apart
+
+    return State(values)
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+# -- SQLite --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """How to open a connection; all the committer thread needs (it must not hold the store)."""
+
+    db_path: str
+    table_name: str
+    connect_kwargs: tuple[tuple[str, Any], ...]
+    synchronous: str
+    busy_timeout_s: float
+
+    @property
+    def insert_sql(self) -> str:
+        return (
+            f"INSERT INTO {self.table_name} "
+            "(partition_key, app_id, sequence_id, position, status, state) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        )
+
+
+def _open_connection(settings: _Settings) -> sqlite3.Connection:
+    """A connection in WAL mode with a busy timeout, the table created if missing."""
+    kwargs = {"timeout": settings.busy_timeout_s, **dict(settings.connect_kwargs)}
+    kwargs["isolation_level"] = None  # explicit BEGIN/COMMIT: one transaction per batch
+    kwargs["check_same_thread"] = False  # each connection stays in one thread anyway
+    try:
+        connection = sqlite3.connect(settings.db_path, **kwargs)
+        connection.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_s * 1000)}")
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={settings.synchronous}")
+        _create_schema(connection, settings.table_name)
+    except sqlite3.Error as exc:
+        raise PersistenceError(
+            f"cannot open the state database {settings.db_path!r}: {exc}",
+            hints=("check that the directory exists and is writable",),
+        ) from exc
+    return connection
+
+
+def _create_schema(connection: sqlite3.Connection, table: str) -> None:
+    connection.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} ("
+        "id INTEGER PRIMARY KEY,"
+        f" partition_key TEXT NOT NULL DEFAULT '{PARTITION_KEY_DEFAULT}',"
+        " app_id TEXT NOT NULL,"
+        " sequence_id INTEGER NOT NULL,"
+        " position TEXT NOT NULL,"
+        " status TEXT NOT NULL,"
+        " state TEXT NOT NULL,"
+        " created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+    )
+    connection.execute(
+        f"CREATE INDEX IF NOT EXISTS {table}_app_seq "
+        f"ON {table} (partition_key, app_id, sequence_id)"
+    )
+
+
+@dataclass(slots=True)
+class _Ticket:
+    """One queued row, numbered in queue order; ``error`` is set if its batch failed."""
+
+    number: int
+    row: tuple[Any, ...]
+    error: BaseException | None = None
+
+
+@dataclass(eq=False)
+class _GroupCommitter:
+    """Writes queued rows in batches from one thread and one connection, in queue order.
+
+    A batch is everything queued while the previous batch was being committed, so under load the
+    number of commits (and fsyncs) grows with elapsed time, not with the number of rows. Rows are
+    numbered; ``written`` is the number of the last row whose batch has finished.
+    """
+
+    settings: _Settings
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    queue: list[_Ticket] = field(default_factory=list)
+    submitted: int = 0
+    written: int = 0
+    pending_by_app: dict[tuple[str, str], int] = field(default_factory=dict)
+    failures: list[BaseException] = field(default_factory=list)
+    thread: threading.Thread | None = None
+    idle: bool = True
+    closing: bool = False
+    commits: int = 0
+
+    def submit(self, row: tuple[Any, ...]) -> _Ticket:
+        app = (row[0], row[1])
+        with self.cond:
+            if self.closing:
+                raise PersistenceError("the persister is closed; no more states can be saved")
+            self.submitted += 1
+            ticket = _Ticket(self.submitted, row)
+            self.queue.append(ticket)
+            self.pending_by_app[app] = self.pending_by_app.get(app, 0) + 1
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=self._run, name="flowc-sqlite-committer", daemon=True
+                )
+                self.thread.start()
+            elif self.idle:
+                self.cond.notify_all()
+        return ticket
+
+    def wait(self, ticket: _Ticket) -> None:
+        """Return once ``ticket``'s batch is committed; raise if it, or a batch of rows whose
+        savers did not wait, failed."""
+        with self.cond:
+            while self.written < ticket.number:
+                self.cond.wait()
+            failures, self.failures = self.failures, []
+        if ticket.error is not None:
+            raise _as_persistence_error(ticket.error)
+        if failures:
+            raise _as_persistence_error(failures[0])
+
+    def flush(self, app: tuple[str, str] | None = None) -> None:
+        """Wait until every row queued so far (given ``app``: that app's rows) is committed."""
+        with self.cond:
+            if app is not None:
+                while self.pending_by_app.get(app):
+                    self.cond.wait()
+                return
+            target = self.submitted
+            while self.written < target:
+                self.cond.wait()
+            failures, self.failures = self.failures, []
+        if failures:
+            raise _as_persistence_error(failures[0])
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the thread (also run at interpreter exit)."""
+        with self.cond:
+            self.closing = True
+            self.cond.notify_all()
+            thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        insert_sql = self.settings.insert_sql
+        while True:
+            with self.cond:
+                while not self.queue and not self.closing:
+                    self.idle = True
+                    self.cond.wait()
+                if not self.queue:
+                    break
+                batch, self.queue = self.queue, []
+                self.idle = False
+            error: BaseException | None = None
+            try:
+                if connection is None:
+                    connection = _open_connection(self.settings)
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    connection.executemany(insert_sql, [t.row for t in batch])
+                    connection.execute("COMMIT")
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+            except Exception as exc:
+                error = exc
+            with self.cond:
+                self.commits += 1
+                pending = self.pending_by_app
+                for ticket in batch:
+                    ticket.error = error
+                    app = (ticket.row[0], ticket.row[1])
+                    left = pending[app] - 1
+                    if left:
+                        pending[app] = left
+                    else:
+                        del pending[app]
+                if error is not None:
+                    self.failures.append(error)
+                self.written = batch[-1].number
+                self.cond.notify_all()
+        if connection is not None:
+            connection.close()
+
+
+def _as_persistence_error(error: BaseException) -> BaseException:
+    if isinstance(error, FlowRuntimeError):
+        return error
+    wrapped = PersistenceError(
+        f"saving state failed: {type(error).__name__}: {error}",
+        hints=("the rows of this batch were rolled back; earlier saves are intact",),
+    )
+    wrapped.__cause__ = error
+    return wrapped
+
+
+class _SQLiteStore:
+    """Everything a persister and its copies share: per-thread reader connections and the
+    committer. Recreated after a fork or an unpickle, so connections never cross processes."""
+
+    def __init__(self, settings: _Settings) -> None:
+        self.settings = settings
+        self.pid = os.getpid()
+        self.local = threading.local()
+        self.committer = _GroupCommitter(settings)
+        # When the last persister sharing this store goes away, or at interpreter exit, queued
+        # rows are committed and the thread stops. The finalizer holds the committer, not us.
+        weakref.finalize(self, self.committer.close)
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's connection; a new one if there is none or the caller closed it."""
+        connection = getattr(self.local, "connection", None)
+        if connection is not None:
+            try:
+                connection.total_changes  # noqa: B018 - raises once the connection is closed
+                return connection
+            except sqlite3.ProgrammingError:
+                pass
+        connection = _open_connection(self.settings)
+        self.local.connection = connection
+        return connection
+
+    def query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        try:
+            return self.reader().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise PersistenceError(
+                f"reading the state database {self.settings.db_path!r} failed: {exc}"
+            ) from exc
+
+    def close_reader(self) -> None:
+        connection = getattr(self.local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self.local.connection = None
+
+
+class SQLitePersister(BaseStatePersister):
+    """State persistence in one SQLite file, safe from many threads and processes at once.
+
+    ``SQLitePersister(db_path)`` works under any thread pool with no extra arguments.
+    ``connect_kwargs`` go to ``sqlite3.connect`` (``check_same_thread`` is accepted and ignored:
+    connections never leave their thread). ``synchronous`` is SQLite's level in WAL mode: ``FULL``
+    (default) makes every commit survive power loss; ``NORMAL`` survives a killed process but may
+    lose the last commits on power loss, and is much faster on disks with slow fsync.
+    ``wait_for_commit`` (default: True here, False in copies) says whether ``save`` returns only
+    once its row is durable; ``serde_kwargs`` is accepted for Burr compatibility (unused);
+    ``registry`` picks the codecs for non-JSON values.
+    """
+
+    PARTITION_KEY_DEFAULT = PARTITION_KEY_DEFAULT
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        table_name: str = "burr_state",
+        serde_kwargs: Mapping[str, Any] | None = None,
+        connect_kwargs: Mapping[str, Any] | None = None,
+        *,
+        synchronous: str = "FULL",
+        busy_timeout_s: float = 30.0,
+        registry: SerializationRegistry | None = None,
+        wait_for_commit: bool = True,
+    ) -> None:
+        if not _IDENTIFIER.match(table_name):
+            raise PersisterConfigError(
+                f"table name {table_name!r} is not a plain SQL identifier",
+                hints=("use letters, digits and underscores, starting with a letter",),
+            )
+        level = synchronous.upper()
+        if level not in _SYNCHRONOUS:
+            raise PersisterConfigError(
+                f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, got {synchronous!r}"
+            )
+        self.db_path = os.fspath(db_path)
+        self.table_name = table_name
+        self.serde_kwargs = dict(serde_kwargs or {})
+        self.connect_kwargs = {
+            k: v for k, v in (connect_kwargs or {}).items() if k != "check_same_thread"
+        }
+        self.synchronous = level
+        self.busy_timeout_s = busy_timeout_s
+        self.registry = registry or SerializationRegistry.default()
+        self.wait_for_commit = wait_for_commit
+        self._store: _SQLiteStore | None = None
+
+    # -- sharing --------------------------------------------------------------------------------
+
+    def _shared(self) -> _SQLiteStore:
+        store = self._store
+        if store is None or store.pid != os.getpid():
+            store = _SQLiteStore(
+                _Settings(
+                    self.db_path,
+                    self.table_name,
+                    tuple(sorted(self.connect_kwargs.items())),
+                    self.synchronous,
+                    self.busy_timeout_s,
+                )
+            )
+            self._store = store
+        return store
+
+    def copy(self) -> SQLitePersister:
+        """A persister for a child application: same database, same connections and committer
+        (no new connection), saves that return once queued. The parent's next save waits for
+        them, because commits happen in order."""
+        child = object.__new__(SQLitePersister)
+        child.__dict__.update(self.__dict__)
+        child._store = self._shared()
+        child.wait_for_commit = False
+        return child
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_store"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        # In another process no parent shares our queue, so nobody would wait for our rows:
+        # each save waits for its own commit there.
+        self.wait_for_commit = True
+
+    def __enter__(self) -> SQLitePersister:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cleanup()
+
+    # -- the protocol ---------------------------------------------------------------------------
+
+    def initialize(self) -> None:
+        """Create the table and index if missing and switch the file to WAL mode."""
+        _create_schema(self._shared().reader(), self.table_name)
+
+    def is_initialized(self) -> bool:
+        row = (
+            self._shared()
+            .reader()
+            .execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (self.table_name,)
+            )
+            .fetchone()
+        )
+        return row is not None
+
+    def save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: Any,
+        status: Status,
+        **kwargs: Any,
+    ) -> None:
+        """Queue one row; with ``wait_for_commit`` return only once it is committed. The state is
+        encoded first, so a value that cannot be persisted raises before anything is queued."""
+        _check_status(status)
+        text = self.registry.encode_state(state_values(state))
+        row = (
+            PARTITION_KEY_DEFAULT if partition_key is None else partition_key,
+            app_id,
+            sequence_id,
+            position,
+            status,
+            text,
+        )
+        committer = self._shared().committer
+        ticket = committer.submit(row)
+        if self.wait_for_commit:
+            committer.wait(ticket)
+
+    def flush(self) -> None:
+        """Wait until every state saved so far through this persister or its copies is durable."""
+        self._shared().committer.flush()
+
+    def load(
+        self,
+        partition_key: str | None,
+        app_id: str | None,
+        sequence_id: int | None = None,
+        **kwargs: Any,
+    ) -> PersistedStateData | None:
+        """The latest row of ``app_id`` (or the given ``sequence_id``), whatever its status; with
+        no ``app_id``, the partition's latest row. None if there is none."""
+        key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        store = self._shared()
+        table = self.table_name
+        columns = "partition_key, app_id, sequence_id, position, state, created_at, status"
+        if app_id is None:
+            store.committer.flush()
+            sql = f"SELECT {columns} FROM {table} WHERE partition_key = ? ORDER BY id DESC LIMIT 1"
+            params: tuple[Any, ...] = (key,)
+        else:
+            store.committer.flush((key, app_id))
+            if sequence_id is None:
+                sql = (
+                    f"SELECT {columns} FROM {table} WHERE partition_key = ? AND app_id = ? "
+                    "ORDER BY sequence_id DESC, id DESC LIMIT 1"
+                )
+                params = (key, app_id)
+            else:
+                sql = (
+                    f"SELECT {columns} FROM {table} WHERE partition_key = ? AND app_id = ? "
+                    "AND sequence_id = ? ORDER BY id DESC LIMIT 1"
+                )
+                params = (key, app_id, sequence_id)
+        found = store.query(sql, params)
+        if not found:
+            return None
+        row = found[0]
+        return {
+            "partition_key": row[0],
+            "app_id": row[1],
+            "sequence_id": row[2],
+            "position": row[3],
+            "state": _make_state(self.registry.decode_state(row[4])),
+            "created_at": row[5],
+            "status": row[6],
+        }
+
+    def list_app_ids(self, partition_key: str | None, **kwargs: Any) -> list[str]:
+        """App ids saved under the partition, most recently saved first."""
+        key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        store = self._shared()
+        store.committer.flush()
+        sql = (
+            f"SELECT app_id FROM {self.table_name} WHERE partition_key = ? "
+            "GROUP BY app_id ORDER BY MAX(id) DESC"
+        )
+        return [r[0] for r in store.query(sql, (key,))]
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The calling thread's connection (Burr exposes one connection; flowc has one per
+        thread). Closing it is allowed: the next use in this thread opens a new one."""
+        return self._shared().reader()
+
+    def cleanup(self) -> None:
+        """Write out queued rows and close the calling thread's connection."""
+        store = self._store
+        if store is not None and store.pid == os.getpid():
+            store.committer.flush()
+            store.close_reader()
+
+    def close(self) -> None:
+        """Write out queued rows and stop the committer; this persister and its copies cannot
+        save afterwards."""
+        store = self._shared()
+        store.committer.close()
+        store.close_reader()
+
+
+SQLLitePersister = SQLitePersister
+"""The reference page's spelling."""
+
+
+class AsyncSQLitePersister(AsyncBaseStatePersister):
+    """The async twin: the same store, with waits moved off the event loop."""
+
+    def __init__(self, db_path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> None:
+        self.sync = SQLitePersister(db_path, *args, **kwargs)
+
+    def copy(self) -> AsyncSQLitePersister:
+        child = object.__new__(AsyncSQLitePersister)
+        child.sync = self.sync.copy()
+        return child
+
+    async def initialize(self) -> None:
+        await asyncio.to_thread(self.sync.initialize)
+
+    async def save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: Any,
+        status: Status,
+        **kwargs: Any,
+    ) -> None:
+        sync = self.sync
+        _check_status(status)
+        text = sync.registry.encode_state(state_values(state))  # errors before any write
+        row = (partition_key or PARTITION_KEY_DEFAULT, app_id, sequence_id, position, status, text)
+        committer = sync._shared().committer
+        ticket = committer.submit(row)
+        if sync.wait_for_commit:
+            await asyncio.to_thread(committer.wait, ticket)
+
+    async def load(
+        self,
+        partition_key: str | None,
+        app_id: str | None,
+        sequence_id: int | None = None,
+        **kwargs: Any,
+    ) -> PersistedStateData | None:
+        return await asyncio.to_thread(self.sync.load, partition_key, app_id, sequence_id)
+
+    async def list_app_ids(self, partition_key: str | None, **kwargs: Any) -> list[str]:
+        return await asyncio.to_thread(self.sync.list_app_ids, partition_key)
+
+    async def flush(self) -> None:
+        await asyncio.to_thread(self.sync.flush)
+
+    def close(self) -> None:
+        self.sync.close()
+
+
+# -- in memory -----------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _MemoryRows:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    rows: list[tuple[str, str, int, str, str, str, str]] = field(default_factory=list)
+
+
+class InMemoryPersister(BaseStatePersister):
+    """Keeps rows in a list, encoded exactly as SQLite would store them (so serialization errors
+    and round trips behave the same). For tests and short-lived programs; ``copy()`` shares."""
+
+    def __init__(self, registry: SerializationRegistry | None = None) -> None:
+        self.registry = registry or SerializationRegistry.default()
+        self._rows = _MemoryRows()
+
+    def copy(self) -> InMemoryPersister:
+        child = object.__new__(InMemoryPersister)
+        child.registry = self.registry
+        child._rows = self._rows
+        return child
+
+    def initialize(self) -> None:
+        return None
+
+    def save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: Any,
+        status: Status,
+        **kwargs: Any,
+    ) -> None:
+        _check_status(status)
+        text = self.registry.encode_state(state_values(state))
+        key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        with self._rows.lock:
+            self._rows.rows.append((key, app_id, sequence_id, position, status, text, _now_iso()))
+
+    def load(
+        self,
+        partition_key: str | None,
+        app_id: str | None,
+        sequence_id: int | None = None,
+        **kwargs: Any,
+    ) -> PersistedStateData | None:
+        key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        with self._rows.lock:
+            rows = [r for r in self._rows.rows if r[0] == key]
+        if app_id is not None:
+            rows = [r for r in rows if r[1] == app_id]
+            if sequence_id is not None:
+                rows = [r for r in rows if r[2] == sequence_id]
+            rows.sort(key=lambda r: r[2])  # stable: among equal sequence ids, the last saved
+        if not rows:
+            return None
+        part, app, seq, position, status, text, created_at = rows[-1]
+        return {
+            "partition_key": part,
+            "app_id": app,
+            "sequence_id": seq,
+            "position": position,
+            "state": _make_state(self.registry.decode_state(text)),
+            "created_at": created_at,
+            "status": status,
+        }
+
+    def list_app_ids(self, partition_key: str | None, **kwargs: Any) -> list[str]:
+        key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        with self._rows.lock:
+            apps = [r[1] for r in self._rows.rows if r[0] == key]
+        return list(dict.fromkeys(reversed(apps)))

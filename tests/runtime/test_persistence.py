@@ -1,0 +1,257 @@
+"""SQLitePersister (and the in-memory persister) speak the loader/saver protocol, keep every save
+in one transaction, share connections with their copies, and group-commit concurrent saves."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import pickle
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from flowc import FlowRuntimeError
+from flowc.runtime.persistence import (
+    AsyncSQLitePersister,
+    InMemoryPersister,
+    PersisterConfigError,
+    PersistenceError,
+    SQLitePersister,
+    SQLLitePersister,
+    StatePersister,
+)
+from flowc.runtime.serialization import StateSerializationError
+from flowc.runtime.state import State
+
+
+def rows(db: Path, table: str = "burr_state") -> list[tuple]:
+    """What another connection (another process, after a crash) would see."""
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            f"SELECT partition_key, app_id, sequence_id, position, status FROM {table} ORDER BY id"
+        ).fetchall()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "state.db"
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def persister(request: pytest.FixtureRequest, db: Path):
+    p = SQLitePersister(db) if request.param == "sqlite" else InMemoryPersister()
+    p.initialize()
+    yield p
+    if isinstance(p, SQLitePersister):
+        p.close()
+
+
+def test_both_persisters_satisfy_the_protocol(persister) -> None:
+    assert isinstance(persister, StatePersister)
+    assert SQLLitePersister is SQLitePersister
+
+
+def test_load_returns_the_latest_save_of_an_app(persister) -> None:
+    persister.save("pk", "app", 1, "a", State({"n": 1}), "completed")
+    persister.save("pk", "app", 2, "b", State({"n": 2, "when": dt.date(2026, 1, 1)}), "completed")
+    loaded = persister.load("pk", "app")
+    assert loaded is not None
+    assert (loaded["app_id"], loaded["sequence_id"], loaded["position"]) == ("app", 2, "b")
+    assert loaded["status"] == "completed" and loaded["partition_key"] == "pk"
+    assert loaded["state"].get_all() == {"n": 2, "when": dt.date(2026, 1, 1)}
+    assert isinstance(loaded["state"], State)
+    assert loaded["created_at"]
+
+
+def test_load_by_sequence_id_and_missing_rows(persister) -> None:
+    persister.save("pk", "app", 1, "a", State({"n": 1}), "completed")
+    persister.save("pk", "app", 2, "b", State({"n": 2}), "completed")
+    assert persister.load("pk", "app", 1)["state"]["n"] == 1
+    assert persister.load("pk", "app", 7) is None
+    assert persister.load("pk", "other") is None
+    assert persister.load("other-partition", "app") is None
+
+
+def test_a_failed_step_is_saved_with_its_status(persister) -> None:
+    persister.save(None, "app", 1, "a", State({"n": 1}), "completed")
+    persister.save(None, "app", 2, "b", State({"n": 1}), "failed")
+    loaded = persister.load(None, "app")
+    assert (loaded["position"], loaded["status"]) == ("b", "failed")
+    assert loaded["partition_key"] == ""
+
+
+def test_a_retried_sequence_id_loads_the_last_attempt(persister) -> None:
+    persister.save("", "app", 2, "b", State({"n": 1}), "failed")
+    persister.save("", "app", 2, "b", State({"n": 2}), "completed")
+    loaded = persister.load("", "app")
+    assert (loaded["status"], loaded["state"]["n"]) == ("completed", 2)
+
+
+def test_list_app_ids_most_recent_first_per_partition(persister) -> None:
+    for app in ("first", "second", "third"):
+        persister.save("pk", app, 1, "a", State({}), "completed")
+    persister.save("pk", "first", 2, "a", State({}), "completed")
+    persister.save("elsewhere", "x", 1, "a", State({}), "completed")
+    assert persister.list_app_ids("pk") == ["first", "third", "second"]
+    assert persister.load("pk", None)["app_id"] == "first"
+
+
+def test_an_unserialisable_value_raises_before_anything_is_written(persister) -> None:
+    persister.save("pk", "app", 1, "a", State({"n": 1}), "completed")
+    with pytest.raises(StateSerializationError) as caught:
+        persister.save("pk", "app", 2, "b", State({"n": 2, "lock": threading.Lock()}), "completed")
+    assert caught.value.key == "lock" and "lock" in caught.value.value_type
+    assert persister.load("pk", "app")["sequence_id"] == 1
+
+
+def test_status_must_be_completed_or_failed(persister) -> None:
+    with pytest.raises(PersisterConfigError):
+        persister.save("pk", "app", 1, "a", State({}), "done")
+
+
+def test_a_table_name_is_never_interpolated_unchecked(db: Path) -> None:
+    with pytest.raises(PersisterConfigError) as caught:
+        SQLitePersister(db, table_name="t; DROP TABLE x")
+    assert isinstance(caught.value, ValueError) and caught.value.code == "F533"
+    with pytest.raises(PersisterConfigError):
+        SQLitePersister(db, synchronous="SOMETIMES")
+
+
+def test_values_that_look_like_sql_are_stored_verbatim(db: Path) -> None:
+    p = SQLitePersister(db)
+    evil = "x'); DROP TABLE burr_state; --"
+    p.save(evil, evil, 1, evil, State({evil: evil}), "completed")
+    assert p.load(evil, evil)["state"][evil] == evil
+    p.close()
+
+
+def test_a_saved_row_is_committed_when_save_returns(db: Path) -> None:
+    p = SQLitePersister(db, table_name="custom_table")
+    p.save("pk", "app", 1, "a", State({"n": 1}), "completed")
+    assert rows(db, "custom_table") == [("pk", "app", 1, "a", "completed")]
+    p.close()
+
+
+def test_burr_style_construction_works_under_a_thread_pool(db: Path) -> None:
+    p = SQLLitePersister(db_path=str(db), connect_kwargs={"check_same_thread": False})
+    p.initialize()
+
+    def work(i: int) -> int:
+        p.save("", f"app-{i}", 1, "a", State({"i": i}), "completed")
+        return p.load("", f"app-{i}")["state"]["i"]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(work, range(200))) == list(range(200))
+    assert isinstance(p.connection, sqlite3.Connection)
+    p.connection.close()  # what Burr users do; the next use reopens
+    assert p.load("", "app-3")["state"]["i"] == 3
+    p.close()
+
+
+def test_the_default_persister_works_from_threads_without_arguments(db: Path) -> None:
+    p = SQLitePersister(db)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: p.save("", "a", i, "x", State({"i": i}), "completed"), range(50)))
+    assert len(rows(db)) == 50
+    assert p.load("", "a")["sequence_id"] == 49
+    p.close()
+
+
+def test_copies_share_one_writer_and_their_saves_are_durable_after_the_parents(db: Path) -> None:
+    parent = SQLitePersister(db)
+    children = [parent.copy() for _ in range(2000)]
+
+    def branch(i: int) -> None:
+        children[i].save("", f"child-{i}", 1, "work", State({"i": i}), "completed")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(branch, range(2000)))
+    parent.save("", "parent", 1, "fan_out", State({"done": True}), "completed")
+    # the parent's save returned, so every branch saved before it is on disk
+    assert len(rows(db)) == 2001
+    committer = parent._shared().committer
+    assert committer.commits < 2001 / 4, "saves were not grouped into shared commits"
+    parent.close()
+
+
+def test_a_child_reads_its_own_queued_saves(db: Path) -> None:
+    child = SQLitePersister(db).copy()
+    child.save("", "c", 1, "a", State({"n": 1}), "completed")
+    assert child.load("", "c")["state"]["n"] == 1
+    assert child.list_app_ids("") == ["c"]
+    child.close()
+
+
+def test_copies_open_no_connections(db: Path) -> None:
+    parent = SQLitePersister(db)
+    parent.save("", "warm", 1, "a", State({}), "completed")
+    parent.load("", "warm")
+    before = len(os.listdir("/proc/self/fd"))
+    copies = [parent.copy() for _ in range(1000)]
+    for i, c in enumerate(copies):
+        c.save("", f"c{i}", 1, "a", State({}), "completed")
+    parent.flush()
+    assert len(os.listdir("/proc/self/fd")) <= before
+    parent.close()
+
+
+def test_a_failed_deferred_write_surfaces_at_the_next_waiting_save(db: Path) -> None:
+    parent = SQLitePersister(db)
+    parent.save("", "p", 1, "a", State({}), "completed")  # writer connection now open
+    with sqlite3.connect(db) as other:
+        other.execute("DROP TABLE burr_state")
+    parent.copy().save("", "c", 1, "a", State({}), "completed")
+    with pytest.raises(PersistenceError) as caught:
+        parent.flush()
+    assert isinstance(caught.value, FlowRuntimeError) and caught.value.code == "F532"
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+    parent.close()
+
+
+def test_an_unopenable_database_is_a_persistence_error(tmp_path: Path) -> None:
+    p = SQLitePersister(tmp_path / "no-such-dir" / "x.db")
+    with pytest.raises(PersistenceError, match="cannot open"):
+        p.save("", "a", 1, "x", State({}), "completed")
+
+
+def test_a_closed_persister_refuses_to_save(db: Path) -> None:
+    p = SQLitePersister(db)
+    p.close()
+    with pytest.raises(PersistenceError, match="closed"):
+        p.save("", "a", 1, "x", State({}), "completed")
+
+
+def test_a_pickled_persister_reopens_in_its_new_home(db: Path) -> None:
+    p = SQLitePersister(db)
+    p.save("", "a", 1, "x", State({"n": 1}), "completed")
+    clone = pickle.loads(pickle.dumps(p.copy()))
+    clone.save("", "b", 1, "x", State({"n": 2}), "completed")
+    assert p.load("", "b")["state"]["n"] == 2
+    clone.close()
+    p.close()
+
+
+def test_the_async_twin_saves_and_loads(db: Path) -> None:
+    async def scenario() -> dict:
+        p = AsyncSQLitePersister(db)
+        await p.initialize()
+        await asyncio.gather(
+            *(p.copy().save("", f"c{i}", 1, "a", State({"i": i}), "completed") for i in range(20))
+        )
+        await p.save("", "parent", 1, "a", State({"n": 1}), "completed")
+        loaded = await p.load("", "c7")
+        ids = await p.list_app_ids("")
+        p.close()
+        return {"i": loaded["state"]["i"], "ids": len(ids)}
+
+    assert asyncio.run(scenario()) == {"i": 7, "ids": 21}
+
+
+def test_in_memory_copies_share_their_rows() -> None:
+    p = InMemoryPersister()
+    p.copy().save("", "c", 1, "a", State({"n": 1}), "completed")
+    assert p.load("", "c")["state"]["n"] == 1
