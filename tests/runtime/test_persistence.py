@@ -18,8 +18,8 @@ from flowc import FlowRuntimeError
 from flowc.runtime.persistence import (
     AsyncSQLitePersister,
     InMemoryPersister,
-    PersisterConfigError,
     PersistenceError,
+    PersisterConfigError,
     SQLitePersister,
     SQLLitePersister,
     StatePersister,
