@@ -1,0 +1,1 @@
+"""Editor support for .flow files: a Pygments lexer and a TextMate grammar."""
