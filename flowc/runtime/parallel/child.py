@@ -1,0 +1,239 @@
+"""Running one branch as a child application — cheaply when nothing observes it.
+
+A branch is a child application (own app id, linked to its parent). Building one through
+``ApplicationBuilder`` costs far more than a trivial action, so there are two paths:
+
+- **cheap**: no tracker, persister or initializer for the child. A single action runs directly
+  (``run_action``, the step loop's own one-step function); a multi-action subgraph walks its
+  transitions with ``Graph.next_action``. The child's ``ApplicationContext`` is built only if an
+  action asks for ``__context``.
+- **full**: anything observes the child, so it is a real ``Application`` built with
+  ``ApplicationBuilder`` (hooks, persistence, tracking all apply). With a state initializer, a
+  child whose persisted position is already one of its ``halt_after`` actions is finished: its
+  persisted state is returned without running it again (resume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from flowc.runtime.parallel.tasks import ParentRun, SubGraphTask
+
+
+def _observed(task: SubGraphTask) -> bool:
+    return (
+        task.tracker is not None
+        or task.state_persister is not None
+        or task.state_initializer is not None
+    )
+
+
+def _visible_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in inputs.items() if not key.startswith("__")}
+
+
+def child_context(parent: ParentRun, task: SubGraphTask, app_id: str, action_name: str) -> Any:
+    from flowc.runtime.application import ApplicationContext, ParentPointer
+
+    return ApplicationContext(
+        app_id=app_id,
+        partition_key=parent.partition_key,
+        sequence_id=0,
+        action_name=action_name,
+        tracker=None,
+        state_persister=None,
+        state_initializer=None,
+        parallel_executor=parent.executor,
+        parent=ParentPointer(parent.app_id, parent.sequence_id, parent.partition_key),
+    )
+
+
+def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
+    """Run one branch to its ``halt_after`` action and return its final state."""
+    if _observed(task):
+        return _run_full(parent, task)
+    from flowc.runtime.application import run_action
+
+    graph = task.graph
+    inputs = _visible_inputs(task.inputs)
+    app_id = task.application_id or parent.child_app_id(task.key or "")
+    action = graph.single_action
+    if action is not None:
+        context = child_context(parent, task, app_id, action.name)
+        _, state = run_action(action, task.state, inputs, context)
+        return state
+    return _walk(parent, task, app_id, inputs)
+
+
+def _walk(parent: ParentRun, task: SubGraphTask, app_id: str, inputs: dict[str, Any]) -> Any:
+    from flowc.runtime.application import run_action
+
+    graph = task.graph
+    halts = graph.halt_after
+    action = graph.graph.get_action(graph.entrypoint)
+    state = task.state
+    while True:
+        context = child_context(parent, task, app_id, action.name)
+        _, state = run_action(action, state, inputs, context)
+        if action.name in halts:
+            return state
+        action = graph.graph.next_action(action.name, state)
+        if action is None:
+            return state
+
+
+async def arun_task(parent: ParentRun, task: SubGraphTask) -> Any:
+    """The async twin of ``run_task``: async actions are awaited, sync ones run inline."""
+    if _observed(task):
+        return await _arun_full(parent, task)
+    from flowc.runtime.application import arun_action
+
+    graph = task.graph
+    inputs = _visible_inputs(task.inputs)
+    app_id = task.application_id or parent.child_app_id(task.key or "")
+    action = graph.single_action
+    if action is None:
+        action = graph.graph.get_action(graph.entrypoint)
+    state = task.state
+    while True:
+        context = child_context(parent, task, app_id, action.name)
+        _, state = await arun_action(action, state, inputs, context)
+        if graph.single_action is not None or action.name in graph.halt_after:
+            return state
+        action = graph.graph.next_action(action.name, state)
+        if action is None:
+            return state
+
+
+def _finished_child_state(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
+    """A resumed child that already reached ``halt_after``: its persisted final state."""
+    loader = task.state_initializer
+    if loader is None:
+        return None
+    loaded = loader.load(parent.partition_key, app_id)
+    if not loaded or loaded.get("status", "completed") != "completed":
+        return None
+    if loaded.get("position") not in task.graph.halt_after:
+        return None
+    return loaded["state"]
+
+
+def _builder(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
+    from flowc.runtime.application import ApplicationBuilder
+
+    graph = task.graph
+    builder = (
+        ApplicationBuilder()
+        .with_graph(graph.graph)
+        .with_spawning_parent(
+            app_id=parent.app_id,
+            sequence_id=parent.sequence_id,
+            partition_key=parent.partition_key,
+        )
+        .with_identifiers(app_id=app_id, partition_key=parent.partition_key)
+    )
+    if parent.executor is not None:
+        builder = builder.with_parallel_executor(parent.executor)
+    if task.tracker is not None:
+        builder = builder.with_tracker(task.tracker)
+    if task.state_persister is not None:
+        builder = builder.with_state_persister(task.state_persister)
+    if task.state_initializer is not None:
+        return builder.initialize_from(
+            task.state_initializer,
+            resume_at_next_action=True,
+            default_state=dict(task.state.get_all()),
+            default_entrypoint=graph.entrypoint,
+        )
+    return builder.with_entrypoint(graph.entrypoint).with_state(task.state)
+
+
+def _run_full(parent: ParentRun, task: SubGraphTask) -> Any:
+    app_id = task.application_id or parent.child_app_id(task.key or "")
+    finished = _finished_child_state(parent, task, app_id)
+    if finished is not None:
+        return finished
+    app = _builder(parent, task, app_id).build()
+    _, _, state = app.run(
+        halt_after=list(task.graph.halt_after), inputs=_visible_inputs(task.inputs)
+    )
+    return state
+
+
+async def _arun_full(parent: ParentRun, task: SubGraphTask) -> Any:
+    app_id = task.application_id or parent.child_app_id(task.key or "")
+    finished = _finished_child_state(parent, task, app_id)
+    if finished is not None:
+        return finished
+    app = _builder(parent, task, app_id).build()
+    _, _, state = await app.arun(
+        halt_after=list(task.graph.halt_after), inputs=_visible_inputs(task.inputs)
+    )
+    return state
+
+
+def run_async_task_blocking(parent: ParentRun, task: SubGraphTask) -> Any:
+    """An async branch inside a sync map: run it to completion on a private event loop."""
+    return asyncio.run(arun_task(parent, task))
+
+
+def check_picklable(parent: ParentRun, task: SubGraphTask) -> None:
+    """Raise ``BranchNotPicklableError`` naming the part of a branch that cannot be pickled
+    (it must cross to another process)."""
+    dumps = _dumps()
+    try:
+        dumps((parent, task))
+        return
+    except Exception as error:
+        culprit, cause = _find_unpicklable(dumps, parent, task), error
+    from flowc.runtime.parallel.errors import BranchNotPicklableError
+
+    raise BranchNotPicklableError(
+        f"branch {task.key!r} (action '{task.action_name}') must be sent to another process, "
+        f"but {culprit} cannot be pickled: {cause}",
+        hints=(
+            "define actions at module level so they pickle by reference",
+            "keep state values and inputs picklable, or use a thread executor",
+        ),
+    ) from cause
+
+
+def _dumps() -> Any:
+    try:
+        import cloudpickle
+
+        return cloudpickle.dumps
+    except ImportError:  # pragma: no cover - cloudpickle comes with dask
+        import pickle
+
+        return pickle.dumps
+
+
+def _find_unpicklable(dumps: Any, parent: ParentRun, task: SubGraphTask) -> str:
+    def fails(value: Any) -> bool:
+        try:
+            dumps(value)
+        except Exception:
+            return True
+        return False
+
+    graph = task.graph
+    if fails(graph):
+        action = graph.single_action
+        what = f"action '{action.name}'" if action is not None else "the subgraph"
+        return f"{what} ({type(action or graph.graph).__name__})"
+    state = task.state
+    for key in list(state.keys()) if state is not None else []:
+        if fails(state[key]):
+            return f"state field '{key}' ({type(state[key]).__name__})"
+    for key, value in task.inputs.items():
+        if not key.startswith("__") and fails(value):
+            return f"input '{key}' ({type(value).__name__})"
+    for name in ("tracker", "state_persister", "state_initializer"):
+        value = getattr(task, name)
+        if value is not None and fails(value):
+            return f"the child's {name} ({type(value).__name__})"
+    if fails(parent):
+        return "the parent's executor"
+    return "part of the task"

@@ -1,0 +1,410 @@
+"""The parallel actions: ``TaskBasedParallelAction`` and the three maps built on it.
+
+Signatures follow the reference page (``shared/reference/parallelism-api.txt``). What the page
+leaves for later is set per map class with ``MapOptions`` (``options = MapOptions(...)`` as a
+class attribute, or ``map_options(state, context)``), plus ``executor()`` and
+``on_branch_complete(outcome)``.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+import inspect
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, ClassVar, Literal
+
+from flowc.runtime.action import SingleStepAction
+from flowc.runtime.executors import ResolvedExecutor, resolve_executor
+from flowc.runtime.parallel import child
+from flowc.runtime.parallel.errors import (
+    AsyncTasksInSyncMapError,
+    DuplicateTaskKeyError,
+    MissingContextError,
+)
+from flowc.runtime.parallel.options import MapOptions
+from flowc.runtime.parallel.outcomes import BranchFailure, describe_item
+from flowc.runtime.parallel.scheduler import (
+    AsyncSchedule,
+    Plan,
+    PullSchedule,
+    PushSchedule,
+    Sink,
+)
+from flowc.runtime.parallel.streaming import current_sink
+from flowc.runtime.parallel.tasks import ParentRun, RunnableGraph, SubGraphTask
+
+Cascade = Literal["cascade"]
+MIN_LOOKAHEAD = 64
+
+
+class TaskBasedParallelAction(SingleStepAction):
+    """Runs the ``SubGraphTask``s that ``tasks()`` yields in parallel and ``reduce``s their final
+    states, in task order, into this action's result. Subclass it for full control; most maps
+    are ``MapStates``, ``MapActions`` or ``MapActionsAndStates``."""
+
+    options: ClassVar[MapOptions] = MapOptions()
+
+    @property
+    def inputs(self) -> list[str]:
+        """``["__context"]``: subclasses add theirs as ``["x"] + super().inputs``."""
+        return ["__context"]
+
+    @abc.abstractmethod
+    def tasks(self, state: Any, context: Any, inputs: dict[str, Any]) -> Generator[Any, None, None]:
+        """Yield the ``SubGraphTask``s to run."""
+
+    @abc.abstractmethod
+    def reduce(self, state: Any, states: Generator[Any, None, None]) -> Any:
+        """Fold the branches' final states (in task order) into this action's new state."""
+
+    @property
+    @abc.abstractmethod
+    def reads(self) -> list[str]: ...
+
+    @property
+    @abc.abstractmethod
+    def writes(self) -> list[str]: ...
+
+    def is_async(self) -> bool:
+        """Override to return True for an async map (async ``tasks``/``reduce``, async branches
+        run with ``asyncio`` semantics)."""
+        return False
+
+    def map_options(self, state: Any, context: Any) -> MapOptions:
+        """The options for one invocation; the class attribute ``options`` by default."""
+        return self.options
+
+    def executor(self) -> Any:
+        """An executor (or zero-argument factory) for this action only; ``None`` inherits."""
+        return None
+
+    def on_branch_complete(self, outcome: Any) -> None:
+        """Called as each branch finishes (completion order, from the thread that ran it), with a
+        ``BranchResult`` or ``BranchFailure``. ``reduce`` still gets task order."""
+
+    # -- running (not user-facing) --
+
+    def run_and_update(self, state: Any, **run_kwargs: Any) -> Any:
+        if self.is_async():
+            return self._arun_and_update(state, run_kwargs)
+        return self._run_and_update(state, run_kwargs)
+
+    def _begin(self, state: Any, run_kwargs: dict[str, Any]) -> tuple[Any, Any, MapOptions]:
+        context = run_kwargs.get("__context")
+        if context is None:
+            raise MissingContextError(
+                f"parallel action '{self._display_name()}' needs the __context input",
+                hints=("keep super().inputs in its inputs: ['x'] + super().inputs",),
+            )
+        internal = [key for key in state if key.startswith("__")]
+        clean = state.wipe(delete=internal) if internal else state
+        return context, clean, self.map_options(clean, context)
+
+    def _display_name(self) -> str:
+        try:
+            return self.name or type(self).__name__
+        except Exception:
+            return type(self).__name__
+
+    def _parent_run(self, context: Any, cascade_executor: bool) -> ParentRun:
+        return ParentRun(
+            app_id=context.app_id,
+            partition_key=context.partition_key,
+            sequence_id=context.sequence_id,
+            action_name=context.action_name or self._display_name(),
+            executor=context.parallel_executor if cascade_executor else None,
+        )
+
+    def _sink(self) -> Sink | None:
+        streaming = current_sink()
+        overridden = type(self).on_branch_complete is not TaskBasedParallelAction.on_branch_complete
+        if streaming is None:
+            return self.on_branch_complete if overridden else None
+        if not overridden:
+            return streaming
+
+        def both(outcome: Any) -> None:
+            self.on_branch_complete(outcome)
+            streaming(outcome)
+
+        return both
+
+    def _plan(
+        self, clean: Any, options: MapOptions, resolved: ResolvedExecutor | None, run_task: Any
+    ) -> Plan:
+        width = resolved.width if resolved is not None else None
+        concurrency = options.max_concurrency or width or 32
+        lookahead = options.lookahead or max(MIN_LOOKAHEAD, 4 * concurrency)
+        map_name = self._display_name()
+
+        def error_for(failure: BranchFailure, task: SubGraphTask) -> BaseException:
+            return failure.to_error(map_name, describe_item(task.state, clean))
+
+        return Plan(
+            run_task=run_task,
+            describe=_describe,
+            input_state=_input_state,
+            error_for=error_for,
+            options=options,
+            concurrency=concurrency,
+            lookahead=lookahead,
+            sink=self._sink(),
+        )
+
+    def _run_and_update(self, state: Any, run_kwargs: dict[str, Any]) -> tuple[dict, Any]:
+        context, clean, options = self._begin(state, run_kwargs)
+        resolved = resolve_executor(self.executor(), options.executor, context.parallel_executor)
+        try:
+            parent = self._parent_run(context, cascade_executor=resolved.threaded)
+            source = _keyed(self.tasks(clean, context, run_kwargs))
+            if resolved.threaded:
+                plan = self._plan(clean, options, resolved, functools.partial(_run_sync, parent))
+                schedule: PullSchedule | PushSchedule = PullSchedule(source, plan, resolved)
+            else:
+                plan = self._plan(clean, options, resolved, functools.partial(_run_sync, parent))
+                plan = _with_pickle_check(plan, parent)
+                schedule = PushSchedule(source, plan, resolved)
+            try:
+                new_state = self.reduce(clean, iter(schedule))
+                if inspect.isawaitable(new_state):
+                    new_state.close()  # type: ignore[attr-defined]
+                    raise AsyncTasksInSyncMapError(
+                        f"'{self._display_name()}' has an async reduce but is_async() is False",
+                        hints=("return True from is_async() to run it as an async map",),
+                    )
+                schedule.finish()
+            finally:
+                schedule.close()
+        finally:
+            resolved.close()
+        return {}, new_state
+
+    async def _arun_and_update(self, state: Any, run_kwargs: dict[str, Any]) -> tuple[dict, Any]:
+        context, clean, options = self._begin(state, run_kwargs)
+        parent = self._parent_run(context, cascade_executor=True)
+        source = _akeyed(self.tasks(clean, context, run_kwargs))
+        plan = self._plan(clean, options, None, None)
+        schedule = AsyncSchedule(source, plan, functools.partial(child.arun_task, parent))
+        try:
+            if inspect.iscoroutinefunction(self.reduce):
+                new_state = await self.reduce(clean, schedule.states())
+            else:  # a sync reduce in an async map gets the states as a list, in task order
+                states = [s async for s in schedule.states()]
+                new_state = self.reduce(clean, iter(states))
+            await schedule.finish()
+        finally:
+            await schedule.close()
+        return {}, new_state
+
+
+def _describe(task: SubGraphTask) -> tuple[str, str]:
+    return task.key or "", task.graph.entrypoint
+
+
+def _input_state(task: SubGraphTask) -> Any:
+    return task.state
+
+
+def _run_sync(parent: ParentRun, task: SubGraphTask) -> Any:
+    action = task.graph.single_action
+    if action is not None and _is_async_action(action):
+        return child.run_async_task_blocking(parent, task)
+    return child.run_task(parent, task)
+
+
+def _is_async_action(action: Any) -> bool:
+    is_async = getattr(action, "is_async", None)
+    return bool(is_async()) if callable(is_async) else False
+
+
+def _with_pickle_check(plan: Plan, parent: ParentRun) -> Plan:
+    from dataclasses import replace
+
+    return replace(plan, check_task=functools.partial(child.check_picklable, parent))
+
+
+def _keyed(tasks: Any) -> Iterator[SubGraphTask]:
+    """Give keyless, id-less tasks their position as key; refuse async generators here."""
+    if hasattr(tasks, "__anext__"):
+        raise AsyncTasksInSyncMapError(
+            "tasks() returned an async generator but the map's is_async() is False",
+            hints=("return True from is_async(), or make tasks() a plain generator",),
+        )
+    for index, task in enumerate(tasks):
+        if task.key is None and task.application_id is None:
+            task.key = str(index)
+        yield task
+
+
+async def _akeyed(tasks: Any) -> Any:
+    index = 0
+    if hasattr(tasks, "__anext__"):
+        async for task in tasks:
+            if task.key is None and task.application_id is None:
+                task.key = str(index)
+            index += 1
+            yield task
+        return
+    for task in tasks:
+        if task.key is None and task.application_id is None:
+            task.key = str(index)
+        index += 1
+        yield task
+
+
+def _cascade(behavior: Any, inherited: Any) -> Any:
+    """``"cascade"``: the parent's object (``.copy()``'d if it has one); ``None``: nothing; any
+    other object: that object."""
+    if behavior is None:
+        return None
+    if isinstance(behavior, str) and behavior == "cascade":
+        if inherited is not None and hasattr(inherited, "copy"):
+            return inherited.copy()
+        return inherited
+    return behavior
+
+
+def _call_with_optional_context(method: Callable[..., Any], context: Any) -> Any:
+    """``tracker(context)`` on the page, ``tracker(**kwargs)`` in Burr, ``tracker()`` too."""
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return method()
+    kinds = {p.kind for p in parameters}
+    if inspect.Parameter.VAR_KEYWORD in kinds:
+        return method(context=context)
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return method(context) if positional else method()
+
+
+class MapActionsAndStates(TaskBasedParallelAction):
+    """Every action of ``actions()`` over every state of ``states()`` (action-major order)."""
+
+    @abc.abstractmethod
+    def actions(
+        self, state: Any, context: Any, inputs: dict[str, Any]
+    ) -> Generator[Any, None, None]:
+        """Yield the actions (actions, ``@action`` functions or ``RunnableGraph``s) to run."""
+
+    @abc.abstractmethod
+    def states(
+        self, state: Any, context: Any, inputs: dict[str, Any]
+    ) -> Generator[Any, None, None]:
+        """Yield the states to run each action on."""
+
+    def tracker(self, context: Any = None) -> Any:
+        """The children's tracker: ``"cascade"`` (the parent's), ``None``, or a tracker."""
+        return "cascade"
+
+    def state_persister(self, **kwargs: Any) -> Any:
+        """The children's persister: ``"cascade"`` (the parent's), ``None``, or a persister."""
+        return "cascade"
+
+    def state_initializer(self, **kwargs: Any) -> Any:
+        """The children's state loader: ``"cascade"`` (the parent's), ``None``, or a loader."""
+        return "cascade"
+
+    def _adapters(self, context: Any) -> Callable[[], tuple[Any, Any, Any]]:
+        """A function giving each child its (tracker, persister, initializer). The behaviour
+        methods are called per child, as the page says, unless a class does not override them."""
+        cls = type(self)
+        base = MapActionsAndStates
+        overridden = (
+            cls.tracker is not base.tracker
+            or cls.state_persister is not base.state_persister
+            or cls.state_initializer is not base.state_initializer
+        )
+        inherited = (context.tracker, context.state_persister, context.state_initializer)
+        if not overridden and inherited == (None, None, None):
+            return lambda: (None, None, None)
+
+        def per_child() -> tuple[Any, Any, Any]:
+            tracker = _cascade(_call_with_optional_context(self.tracker, context), context.tracker)
+            loader_behavior = self.state_initializer()
+            saver_behavior = self.state_persister()
+            loader = _cascade(loader_behavior, context.state_initializer)
+            if (
+                loader_behavior == "cascade"
+                and saver_behavior == "cascade"
+                and context.state_persister is context.state_initializer
+            ):
+                saver = loader  # one object for both: one copy, shared
+            else:
+                saver = _cascade(saver_behavior, context.state_persister)
+            return tracker, saver, loader
+
+        return per_child
+
+    def tasks(self, state: Any, context: Any, inputs: dict[str, Any]) -> Generator[Any, None, None]:
+        options = self.map_options(state, context)
+        graphs = [RunnableGraph.create(a) for a in self.actions(state, context, inputs)]
+        adapters = self._adapters(context)
+        key_of = _key_function(options.task_key)
+        seen: set[str] = set()
+        for i, graph in enumerate(graphs):
+            for j, substate in enumerate(self.states(state, context, inputs)):
+                if key_of is None:
+                    key = f"{i}-{j}"
+                else:
+                    user_key = str(key_of(substate))
+                    key = user_key if len(graphs) == 1 else f"{graph.entrypoint}/{user_key}"
+                    if key in seen:
+                        raise DuplicateTaskKeyError(
+                            f"two branches of '{self._display_name()}' have the task key {key!r}",
+                            hints=("task keys name child applications, so they must be unique",),
+                        )
+                    seen.add(key)
+                tracker, saver, loader = adapters()
+                yield SubGraphTask(graph, inputs, substate, None, tracker, saver, loader, key=key)
+
+
+def _key_function(task_key: Any) -> Callable[[Any], Any] | None:
+    if task_key is None:
+        return None
+    if isinstance(task_key, str):
+        field_name = task_key
+        return lambda state: state[field_name]
+    return task_key
+
+
+class MapActions(MapActionsAndStates, abc.ABC):
+    """Different actions over the same state."""
+
+    @abc.abstractmethod
+    def actions(
+        self, state: Any, context: Any, inputs: dict[str, Any]
+    ) -> Generator[Any, None, None]:
+        """Yield the actions to run on ``state(...)``."""
+
+    def state(self, state: Any, inputs: dict[str, Any]) -> Any:
+        """The state every action runs on; the action's input state by default."""
+        return state
+
+    def states(
+        self, state: Any, context: Any, inputs: dict[str, Any]
+    ) -> Generator[Any, None, None]:
+        yield self.state(state, inputs)
+
+
+class MapStates(MapActionsAndStates, abc.ABC):
+    """One action (or subgraph) over many states."""
+
+    @abc.abstractmethod
+    def action(self, state: Any, inputs: dict[str, Any]) -> Any:
+        """The action, ``@action`` function or ``RunnableGraph`` to run on every state."""
+
+    @abc.abstractmethod
+    def states(
+        self, state: Any, context: Any, inputs: dict[str, Any]
+    ) -> Generator[Any, None, None]:
+        """Yield the states to run the action on."""
+
+    def actions(
+        self, state: Any, context: Any, inputs: dict[str, Any]
+    ) -> Generator[Any, None, None]:
+        yield self.action(state, inputs)

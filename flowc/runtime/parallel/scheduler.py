@@ -1,0 +1,664 @@
+"""Running a map's branches: bounded look-ahead, task-order results, failure policies.
+
+Three schedulers share one contract: they pull tasks lazily from the map's task generator, run
+them concurrently, and hand ``reduce`` a generator of final states **in task order** while later
+branches are still running; ``finish()`` then drains what ``reduce`` did not consume and applies
+the end-of-run policy checks.
+
+- ``PullSchedule`` (thread executors). The pool gets a few *worker loops* that claim the next
+  task from a shared cursor under one lock, run it and store the outcome. No future per branch,
+  so its overhead is two lock round-trips per branch. The thread that runs the map (the caller)
+  also claims and runs branches while it waits for the one ``reduce`` needs next, which is why
+  nested maps on a small shared pool cannot deadlock: a map never *waits* for a branch that no
+  thread has started.
+- ``PushSchedule`` (any other executor: process pools, Dask). One future per branch, at most
+  ``concurrency`` in flight; the caller processes completions as they arrive.
+- ``AsyncSchedule`` (async maps). ``asyncio`` tasks, at most ``concurrency`` at once.
+
+Look-ahead is bounded: a branch is claimed only while fewer than ``lookahead`` branches are
+claimed beyond the one ``reduce`` waits for, so memory does not grow with the number of tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from typing import Any
+
+from flowc.runtime.executors import ResolvedExecutor
+from flowc.runtime.parallel.errors import (
+    BranchTimeoutError,
+    FailureToleranceExceededError,
+    NotEnoughSuccessesError,
+)
+from flowc.runtime.parallel.options import FailurePolicy, MapOptions, Retry
+from flowc.runtime.parallel.outcomes import BranchFailure, BranchResult
+
+Outcome = BranchResult | BranchFailure
+LOOP_START_GRACE_S = 0.002  # how long the caller lets new worker loops start before it helps
+Sink = Callable[[Outcome], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What every scheduler needs besides the tasks: how to run one, and the policies."""
+
+    run_task: Callable[[Any], Any]  # task -> final state; raises on failure
+    describe: Callable[[Any], tuple[str, str]]  # task -> (key, action name)
+    input_state: Callable[[Any], Any]  # task -> its input state (for BranchFailure)
+    error_for: Callable[[BranchFailure, Any], BaseException]  # failure, task -> F520 error
+    options: MapOptions
+    concurrency: int
+    lookahead: int
+    sink: Sink | None = None
+    check_task: Callable[[Any], None] | None = None  # raises if a task cannot cross processes
+
+
+def run_with_retry(run_task: Callable[[Any], Any], retry: Retry | None, task: Any) -> Any:
+    """One branch, retried per ``retry``; returns ``(state, attempts)`` or raises the last error
+    with ``flowc_attempts`` set on it."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return run_task(task), attempts
+        except Exception as error:
+            if retry is None or not retry.should_retry(error, attempts):
+                error.flowc_attempts = attempts  # type: ignore[attr-defined]
+                raise
+            time.sleep(retry.delay(attempts))
+
+
+class _Tally:
+    """Successes and failures so far, and what the failure policy makes of them."""
+
+    __slots__ = ("failures", "first_k", "policy", "success_order", "successes")
+
+    def __init__(self, options: MapOptions) -> None:
+        self.policy: FailurePolicy = options.failure_policy
+        self.first_k = options.first_k
+        self.successes = 0
+        self.success_order: list[int] = []
+        self.failures: list[BranchFailure] = []
+
+    def add(self, outcome: Outcome, plan: Plan, task: Any) -> BaseException | None:
+        """Count an outcome; return the error that must stop the map, if any."""
+        if isinstance(outcome, BranchResult):
+            self.successes += 1
+            if self.first_k is not None:
+                self.success_order.append(outcome.index)
+            return None
+        self.failures.append(outcome)
+        if self.policy.is_fail_fast:
+            return plan.error_for(outcome, task)
+        if self.policy.exceeded_early(len(self.failures)):
+            return self.tolerance_error()
+        return None
+
+    def reached_k(self) -> bool:
+        return self.first_k is not None and self.successes >= self.first_k
+
+    def tolerance_error(self, total: int | None = None) -> FailureToleranceExceededError:
+        first = self.failures[0]
+        policy = self.policy
+        allowed = (
+            f"at most {policy.max_failures}"
+            if policy.max_failure_ratio is None
+            else f"at most {policy.max_failure_ratio:.0%}"
+        )
+        of = f" of {total}" if total is not None else ""
+        error = FailureToleranceExceededError(
+            f"{len(self.failures)}{of} branches failed; the failure policy allows {allowed}. "
+            f"First: {first.describe()}: {type(first.error).__name__}: {first.error}",
+            hints=("each failure is in .failures; the first one's exception is __cause__",),
+        )
+        error.failures = tuple(self.failures)  # type: ignore[attr-defined]
+        error.__cause__ = first.error
+        return error
+
+    def end_error(self, total: int) -> BaseException | None:
+        if self.failures and self.policy.exceeded_at_end(len(self.failures), total):
+            return self.tolerance_error(total)
+        if self.first_k is not None and self.successes < self.first_k:
+            return NotEnoughSuccessesError(
+                f"first_k={self.first_k} needs {self.first_k} successful branches, but only "
+                f"{self.successes} of {total} succeeded",
+                hints=("lower first_k, or tolerate fewer failures",),
+            )
+        return None
+
+
+def _outcome(plan: Plan, index: int, task: Any, state: Any, attempts: int) -> BranchResult:
+    key, name = plan.describe(task)
+    return BranchResult(index, key, name, state, attempts)
+
+
+def _failure(plan: Plan, index: int, task: Any, error: BaseException) -> BranchFailure:
+    key, name = plan.describe(task)
+    attempts = getattr(error, "flowc_attempts", 1)
+    return BranchFailure(index, key, name, error, plan.input_state(task), attempts)
+
+
+def _timeout_error(plan: Plan, index: int, task: Any) -> BranchTimeoutError:
+    key, name = plan.describe(task)
+    return BranchTimeoutError(
+        f"branch {index} (key {key!r}, action '{name}') ran longer than "
+        f"{plan.options.timeout} s and was abandoned",
+        hints=("raise MapOptions.timeout, or make the branch faster",),
+    )
+
+
+class PullSchedule:
+    """Worker loops on a thread executor pull branches from a shared cursor (module docstring)."""
+
+    def __init__(self, source: Iterator[Any], plan: Plan, resolved: ResolvedExecutor) -> None:
+        self._source = source
+        self._plan = plan
+        self._executor = resolved.executor
+        self._retry = plan.options.retry
+        self._timeout = plan.options.timeout
+        self._first_k = plan.options.first_k is not None
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._exhausted = False
+        self._stopped = False
+        self._fatal: BaseException | None = None
+        self._claimed = 0
+        self._active = 0
+        self._cursor = 0
+        self._loops = 0  # submitted and not finished
+        self._loops_running = 0
+        self._help_after = 0.0  # give just-submitted loops a moment to start before helping
+        self._waiting = False
+        self._done: dict[int, tuple[Outcome, Any]] = {}
+        self._running: dict[int, tuple[float, Any]] = {}  # index -> (deadline, task), if timeout
+        self._tally = _Tally(plan.options)
+
+    # -- claiming and completing (all under the lock) --
+
+    def _claim_locked(self) -> tuple[int, Any] | None:
+        plan = self._plan
+        if self._stopped or self._exhausted or self._active >= plan.concurrency:
+            return None
+        if self._claimed - self._cursor >= plan.lookahead:
+            return None
+        try:
+            task = next(self._source)
+        except StopIteration:
+            self._exhausted = True
+            self._changed.notify_all()
+            return None
+        except BaseException as error:  # the map's own task generator failed: raise it as is
+            self._fatal, self._stopped = error, True
+            self._changed.notify_all()
+            return None
+        index = self._claimed
+        self._claimed += 1
+        self._active += 1
+        if self._timeout is not None:
+            self._running[index] = (time.monotonic() + self._timeout, task)
+        return index, task
+
+    def _record_locked(self, index: int, task: Any, outcome: Outcome) -> bool:
+        """Store an outcome; False when the branch was already abandoned (timed out)."""
+        if self._timeout is not None and self._running.pop(index, None) is None:
+            return False
+        self._active -= 1
+        self._done[index] = (outcome, task)
+        error = self._tally.add(outcome, self._plan, task)
+        if error is not None and self._fatal is None:
+            self._fatal, self._stopped = error, True
+        if self._tally.reached_k():
+            self._stopped = True
+        if self._waiting or self._stopped:
+            self._changed.notify_all()
+        return True
+
+    def _expire_locked(self) -> float | None:
+        """Abandon branches past their deadline; return seconds until the next deadline."""
+        if not self._running:
+            return None
+        now = time.monotonic()
+        expired = [(i, task) for i, (deadline, task) in self._running.items() if deadline <= now]
+        for index, task in expired:
+            error = _timeout_error(self._plan, index, task)
+            self._record_locked(index, task, _failure(self._plan, index, task, error))
+        if not self._running:
+            return None
+        return max(0.0, min(deadline for deadline, _ in self._running.values()) - now)
+
+    # -- running --
+
+    def _run(self, index: int, task: Any) -> None:
+        plan = self._plan
+        try:
+            state, attempts = run_with_retry(plan.run_task, self._retry, task)
+            outcome: Outcome = _outcome(plan, index, task, state, attempts)
+        except Exception as error:
+            outcome = _failure(plan, index, task, error)
+        if self._timeout is not None and isinstance(outcome, BranchResult):
+            with self._lock:
+                entry = self._running.get(index)
+            if entry is not None and time.monotonic() > entry[0]:
+                outcome = _failure(plan, index, task, _timeout_error(plan, index, task))
+        with self._lock:
+            kept = self._record_locked(index, task, outcome)
+        if kept and plan.sink is not None:
+            plan.sink(outcome)
+
+    def _grow_locked(self) -> int:
+        """How many more worker loops to submit: up to ``concurrency`` loops, one per branch
+        that could be claimed now."""
+        if self._exhausted or self._stopped:
+            return 0
+        room = min(
+            self._plan.concurrency - self._loops,
+            self._plan.lookahead - (self._claimed - self._cursor),
+        )
+        if room <= 0:
+            return 0
+        self._loops += room
+        return room
+
+    def _submit_loops(self, count: int) -> None:
+        for submitted in range(count):
+            try:
+                self._executor.submit(self._loop)
+            except RuntimeError:  # the executor was shut down: the caller carries on alone
+                with self._lock:
+                    self._loops -= count - submitted
+                return
+
+    def _loop(self) -> None:
+        with self._lock:
+            self._loops_running += 1
+            if self._waiting:
+                self._changed.notify_all()
+        try:
+            while True:
+                with self._lock:
+                    claimed = self._claim_locked()
+                    if claimed is None:
+                        return
+                self._run(*claimed)
+        finally:
+            with self._lock:
+                self._loops_running -= 1
+                self._loops -= 1
+                if self._waiting:
+                    self._changed.notify_all()
+
+    def _caller_may_help_locked(self) -> bool:
+        # The caller runs branches only while no worker loop is running: the pool is saturated
+        # (nested maps on a small shared pool) or slow to start. Otherwise it stays free to hand
+        # finished states to ``reduce`` and to supervise timeouts.
+        return self._loops_running == 0 and time.monotonic() >= self._help_after
+
+    def _next_outcome(self) -> tuple[Outcome, Any] | None:
+        """The outcome at the cursor (running branches meanwhile), or None when all are done."""
+        while True:
+            with self._lock:
+                claimed = entry = None
+                grow = 0
+                while True:
+                    if self._fatal is not None:
+                        raise self._fatal
+                    wait_s = self._expire_locked() if self._timeout is not None else None
+                    if self._fatal is not None:
+                        continue
+                    entry = self._done.pop(self._cursor, None)
+                    if entry is not None:
+                        self._cursor += 1
+                        grow = self._grow_locked() if self._loops < self._plan.concurrency else 0
+                        break
+                    if self._cursor >= self._claimed and (self._exhausted or self._stopped):
+                        return None
+                    if self._stopped and self._tally.reached_k():
+                        return None  # a race is decided: do not wait for the losers
+                    grow = self._grow_locked()
+                    if grow:
+                        break
+                    if self._caller_may_help_locked():
+                        claimed = self._claim_locked()
+                        if claimed is not None:
+                            break
+                        if self._fatal is not None:
+                            continue
+                    elif self._loops_running == 0:
+                        wait_s = min(wait_s or LOOP_START_GRACE_S, LOOP_START_GRACE_S)
+                    if self._cursor >= self._claimed and (self._exhausted or self._stopped):
+                        return None
+                    self._waiting = True
+                    self._changed.wait(wait_s)
+                    self._waiting = False
+            if grow:
+                self._help_after = time.monotonic() + LOOP_START_GRACE_S
+                self._submit_loops(grow)
+            if entry is not None:
+                return entry
+            if claimed is not None:
+                self._run(*claimed)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._first_k:
+            yield from self._first_k_states()
+            return
+        include = self._plan.options.failure_policy.failed == "include"
+        while (entry := self._next_outcome()) is not None:
+            outcome = entry[0]
+            if isinstance(outcome, BranchResult):
+                yield outcome.state
+            elif include:
+                yield outcome
+
+    def _first_k_states(self) -> Iterator[Any]:
+        k = self._plan.options.first_k or 0
+        kept: dict[int, Any] = {}
+        while (entry := self._next_outcome()) is not None:
+            outcome = entry[0]
+            if isinstance(outcome, BranchResult) and outcome.index in self._tally.success_order[:k]:
+                kept[outcome.index] = outcome.state
+        chosen = sorted(self._tally.success_order[:k])
+        with self._lock:  # winners that finished behind a still-running loser were not popped
+            for index in chosen:
+                if index not in kept:
+                    kept[index] = self._done[index][0].state
+        yield from (kept[index] for index in chosen)
+
+    def finish(self) -> None:
+        """Run what ``reduce`` did not consume, then apply the end-of-run checks."""
+        try:
+            if not self._first_k:
+                while self._next_outcome() is not None:
+                    pass
+        finally:
+            self.close()
+        error = self._tally.end_error(self._claimed)
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._changed.notify_all()
+
+
+class PushSchedule:
+    """One future per branch on a non-thread executor (process pool, Dask), at most
+    ``concurrency`` in flight; the caller thread handles every completion as it arrives."""
+
+    def __init__(self, source: Iterator[Any], plan: Plan, resolved: ResolvedExecutor) -> None:
+        self._source = source
+        self._plan = plan
+        self._executor = resolved.executor
+        self._timeout = plan.options.timeout
+        self._first_k = plan.options.first_k is not None
+        self._exhausted = False
+        self._stopped = False
+        self._fatal: BaseException | None = None
+        self._claimed = 0
+        self._cursor = 0
+        self._inflight: dict[Future[Any], tuple[int, Any, float]] = {}
+        self._done: dict[int, tuple[Outcome, Any]] = {}
+        self._tally = _Tally(plan.options)
+
+    def _fill(self) -> None:
+        plan = self._plan
+        while (
+            not self._stopped
+            and not self._exhausted
+            and len(self._inflight) < plan.concurrency
+            and self._claimed - self._cursor < plan.lookahead
+        ):
+            try:
+                task = next(self._source)
+                if plan.check_task is not None:
+                    plan.check_task(task)
+            except StopIteration:
+                self._exhausted = True
+                return
+            except BaseException as error:
+                self._fatal, self._stopped = error, True
+                return
+            deadline = time.monotonic() + self._timeout if self._timeout else float("inf")
+            future = self._executor.submit(run_with_retry, plan.run_task, plan.options.retry, task)
+            self._inflight[future] = (self._claimed, task, deadline)
+            self._claimed += 1
+
+    def _record(self, index: int, task: Any, outcome: Outcome) -> None:
+        self._done[index] = (outcome, task)
+        error = self._tally.add(outcome, self._plan, task)
+        if error is not None and self._fatal is None:
+            self._fatal, self._stopped = error, True
+        if self._tally.reached_k():
+            self._stopped = True
+        if self._plan.sink is not None:
+            self._plan.sink(outcome)
+
+    def _collect(self) -> None:
+        plan = self._plan
+        wait_s = None
+        if self._timeout is not None:
+            wait_s = max(0.0, min(d for _, _, d in self._inflight.values()) - time.monotonic())
+        finished, _ = wait(list(self._inflight), timeout=wait_s, return_when=FIRST_COMPLETED)
+        for future in finished:
+            index, task, _ = self._inflight.pop(future)
+            try:
+                state, attempts = future.result()
+                outcome: Outcome = _outcome(plan, index, task, state, attempts)
+            except Exception as error:
+                outcome = _failure(plan, index, task, error)
+            self._record(index, task, outcome)
+        now = time.monotonic()
+        for future, (index, task, deadline) in list(self._inflight.items()):
+            if deadline <= now:
+                future.cancel()
+                del self._inflight[future]
+                error = _timeout_error(plan, index, task)
+                self._record(index, task, _failure(plan, index, task, error))
+
+    def _next_outcome(self) -> tuple[Outcome, Any] | None:
+        while True:
+            if self._fatal is not None:
+                self.close()
+                raise self._fatal
+            entry = self._done.pop(self._cursor, None)
+            if entry is not None:
+                self._cursor += 1
+                return entry
+            if self._cursor >= self._claimed and (self._exhausted or self._stopped):
+                return None
+            if self._stopped and self._tally.reached_k():
+                return None
+            self._fill()
+            if self._inflight and self._fatal is None:
+                self._collect()
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._first_k:
+            yield from _first_k_from(self, self._plan, self._tally)
+            return
+        include = self._plan.options.failure_policy.failed == "include"
+        while (entry := self._next_outcome()) is not None:
+            outcome = entry[0]
+            if isinstance(outcome, BranchResult):
+                yield outcome.state
+            elif include:
+                yield outcome
+
+    def finish(self) -> None:
+        try:
+            if not self._first_k:
+                while self._next_outcome() is not None:
+                    pass
+        finally:
+            self.close()
+        error = self._tally.end_error(self._claimed)
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        self._stopped = True
+        for future in self._inflight:
+            future.cancel()
+
+
+def _first_k_from(schedule: PushSchedule, plan: Plan, tally: _Tally) -> Iterator[Any]:
+    k = plan.options.first_k or 0
+    kept: dict[int, Any] = {}
+    while (entry := schedule._next_outcome()) is not None:
+        outcome = entry[0]
+        if isinstance(outcome, BranchResult):
+            kept[outcome.index] = outcome.state
+    for index, (outcome, _) in schedule._done.items():
+        if isinstance(outcome, BranchResult):
+            kept[index] = outcome.state
+    schedule.close()
+    yield from (kept[index] for index in sorted(tally.success_order[:k]))
+
+
+class AsyncSchedule:
+    """Async branches as ``asyncio`` tasks, at most ``concurrency`` at once; a failure that
+    stops the map cancels the running ones (async branches, unlike threads, can be cancelled)."""
+
+    def __init__(self, source: Any, plan: Plan, run_task: Callable[[Any], Awaitable[Any]]) -> None:
+        self._source = source
+        self._is_async_source = hasattr(source, "__anext__")
+        self._plan = plan
+        self._run_task = run_task
+        self._first_k = plan.options.first_k is not None
+        self._exhausted = False
+        self._stopped = False
+        self._fatal: BaseException | None = None
+        self._claimed = 0
+        self._cursor = 0
+        self._running: dict[int, asyncio.Task[Outcome]] = {}
+        self._done: dict[int, tuple[Outcome, Any]] = {}
+        self._tasks: dict[int, Any] = {}
+        self._tally = _Tally(plan.options)
+
+    async def _attempts(self, task: Any) -> tuple[Any, int]:
+        retry = self._plan.options.retry
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return await self._run_task(task), attempts
+            except Exception as error:
+                if retry is None or not retry.should_retry(error, attempts):
+                    error.flowc_attempts = attempts  # type: ignore[attr-defined]
+                    raise
+                await asyncio.sleep(retry.delay(attempts))
+
+    async def _branch(self, index: int, task: Any) -> Outcome:
+        plan = self._plan
+        try:
+            if plan.options.timeout is None:
+                state, attempts = await self._attempts(task)
+            else:
+                state, attempts = await asyncio.wait_for(self._attempts(task), plan.options.timeout)
+            return _outcome(plan, index, task, state, attempts)
+        except TimeoutError:
+            return _failure(plan, index, task, _timeout_error(plan, index, task))
+        except Exception as error:
+            return _failure(plan, index, task, error)
+
+    async def _fill(self) -> None:
+        plan = self._plan
+        while (
+            not self._stopped
+            and not self._exhausted
+            and len(self._running) < plan.concurrency
+            and self._claimed - self._cursor < plan.lookahead
+        ):
+            try:
+                if self._is_async_source:
+                    task = await self._source.__anext__()
+                else:
+                    task = next(self._source)
+            except (StopIteration, StopAsyncIteration):
+                self._exhausted = True
+                return
+            except BaseException as error:
+                self._fatal, self._stopped = error, True
+                return
+            index = self._claimed
+            self._claimed += 1
+            self._tasks[index] = task
+            self._running[index] = asyncio.ensure_future(self._branch(index, task))
+
+    async def _next_outcome(self) -> tuple[Outcome, Any] | None:
+        while True:
+            if self._fatal is not None:
+                await self.close()
+                raise self._fatal
+            entry = self._done.pop(self._cursor, None)
+            if entry is not None:
+                self._cursor += 1
+                return entry
+            if self._cursor >= self._claimed and (self._exhausted or self._stopped):
+                return None
+            if self._stopped and self._tally.reached_k():
+                return None
+            await self._fill()
+            if not self._running or self._fatal is not None:
+                continue
+            finished, _ = await asyncio.wait(
+                self._running.values(), return_when=asyncio.FIRST_COMPLETED
+            )
+            for future in finished:
+                outcome = future.result()
+                self._running.pop(outcome.index)
+                task = self._tasks.pop(outcome.index)
+                self._done[outcome.index] = (outcome, task)
+                error = self._tally.add(outcome, self._plan, task)
+                if error is not None and self._fatal is None:
+                    self._fatal, self._stopped = error, True
+                if self._tally.reached_k():
+                    self._stopped = True
+                if self._plan.sink is not None:
+                    self._plan.sink(outcome)
+
+    async def states(self) -> AsyncIterator[Any]:
+        """The states (and included failures) in task order, for an async ``reduce``."""
+        if self._first_k:
+            k = self._plan.options.first_k or 0
+            while await self._next_outcome() is not None:
+                pass
+            await self.close()
+            winners = sorted(self._tally.success_order[:k])
+            states = {i: o.state for i, (o, _) in self._done.items() if isinstance(o, BranchResult)}
+            for index in winners:
+                yield states[index]
+            return
+        include = self._plan.options.failure_policy.failed == "include"
+        while (entry := await self._next_outcome()) is not None:
+            outcome = entry[0]
+            if isinstance(outcome, BranchResult):
+                yield outcome.state
+            elif include:
+                yield outcome
+
+    async def finish(self) -> None:
+        try:
+            if not self._first_k:
+                while await self._next_outcome() is not None:
+                    pass
+        finally:
+            await self.close()
+        error = self._tally.end_error(self._claimed)
+        if error is not None:
+            raise error
+
+    async def close(self) -> None:
+        self._stopped = True
+        running = list(self._running.values())
+        self._running.clear()
+        for future in running:
+            future.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
