@@ -1,0 +1,528 @@
+"""AST → IR: ``lower(module) -> FlowIR``.
+
+Lowering resolves names and nothing else: callables through the file's imports, endpoints and map
+branches through the scope chain (a graph body sees its own declarations, then its enclosing
+scopes'), graphs imported from other .flow files by parsing and lowering those files. It never
+raises for user mistakes: a name that resolves to nothing becomes an ``UnknownNode`` or an
+unresolved ``CallableSpec``, and file-level problems (a missing or broken imported file, an import
+cycle) are recorded in ``meta.problems``; the checks report all of them.
+
+Declarations may be used before they are written (a graph or map referenced above its
+declaration); each is lowered once, on first use, and shared by every scope that refers to it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from flowc.compiler import ast
+from flowc.compiler.ir import (
+    BUILTIN_EXECUTORS,
+    ActionNode,
+    BoundArg,
+    CallableSpec,
+    ConditionSpec,
+    Declaration,
+    EntryNode,
+    ExecutorSpec,
+    FlowImport,
+    FlowIR,
+    FlowMeta,
+    GraphNode,
+    HaltNode,
+    Import,
+    IRNode,
+    ItemsFromInput,
+    ItemsFromState,
+    ItemsLiteral,
+    ItemSource,
+    ItemsRange,
+    Key,
+    MapBranch,
+    MapItems,
+    MapNode,
+    MapOptions,
+    PythonImport,
+    ReducerArg,
+    ReduceSpec,
+    RetrySpec,
+    StateFieldSpec,
+    TaskKeySpec,
+    Transition,
+    UnknownNode,
+)
+from flowc.compiler.parse import parse_file
+from flowc.errors import Diagnostic, Related, Span
+
+F_FLOW_IMPORT_MISSING = "F220"
+F_FLOW_IMPORT_BROKEN = "F221"
+F_FLOW_IMPORT_CYCLE = "F222"
+F_FLOW_IMPORT_NAME = "F223"
+F_SELF_REFERENCE = "F224"
+
+
+def lower(module: ast.Module, *, file: str | None = None) -> FlowIR:
+    """Lower a parsed module to its IR. ``file`` defaults to the module's span's file; imported
+    .flow paths are resolved relative to its directory (the working directory for
+    ``<string>``)."""
+    file = file or module.span.file
+    return _FileLowerer(module, file, _Loader()).lower()
+
+
+# ---- loading imported .flow files -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Loader:
+    """Lowers each imported file once per compile and detects import cycles."""
+
+    cache: dict[str, FlowIR | None] = field(default_factory=dict)
+    stack: list[str] = field(default_factory=list)
+
+    def load(self, path: Path, span: Span) -> tuple[FlowIR | None, list[Diagnostic]]:
+        key = str(path.resolve())
+        shown = str(path)
+        if key in self.stack:
+            chain = [Path(p).name for p in self.stack[self.stack.index(key) :]] + [path.name]
+            return None, [
+                Diagnostic(
+                    F_FLOW_IMPORT_CYCLE,
+                    f"import cycle: {' → '.join(chain)}",
+                    span,
+                    hints=("move the shared graphs into a third file that both import",),
+                )
+            ]
+        if key in self.cache:
+            return self.cache[key], []
+        if not path.is_file():
+            return None, [
+                Diagnostic(
+                    F_FLOW_IMPORT_MISSING,
+                    f"cannot import {shown}: no such file",
+                    span,
+                    hints=("a .flow path is relative to the file that imports it",),
+                )
+            ]
+        module, errors = parse_file(shown)
+        if module is None:
+            first = errors[0] if errors else None
+            related = tuple(Related(d.message, d.span) for d in errors if d.span is not None)
+            return None, [
+                Diagnostic(
+                    F_FLOW_IMPORT_BROKEN,
+                    f"cannot import {shown}: it has {len(errors)} syntax error(s)"
+                    + (f"; first: {first.message}" if first else ""),
+                    span,
+                    hints=(f"run `flowc check {shown}`",),
+                    related=related[:5],
+                )
+            ]
+        self.stack.append(key)
+        try:
+            ir = _FileLowerer(module, shown, self).lower()
+        finally:
+            self.stack.pop()
+        self.cache[key] = ir
+        return ir, list(ir.meta.problems)
+
+
+# ---- one file ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Scope:
+    """The declarations of one scope (the file, or a graph body), lowered lazily."""
+
+    raw: dict[str, ast.ActionDecl | ast.GraphDecl | ast.MapDecl]
+    parent: _Scope | None
+    done: dict[str, Declaration] = field(default_factory=dict)
+    busy: set[str] = field(default_factory=set)
+
+    def find(self, name: str) -> _Scope | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.raw or name in scope.done:
+                return scope
+            scope = scope.parent
+        return None
+
+
+class _FileLowerer:
+    def __init__(self, module: ast.Module, file: str, loader: _Loader) -> None:
+        self.module = module
+        self.file = file
+        self.loader = loader
+        self.problems: list[Diagnostic] = []
+        self.python: dict[str, PythonImport] = {}
+        self.imports: list[Import] = []
+        self.imported: list[Declaration] = []
+        self.schema = tuple(_state_field(f) for f in module.state_fields)
+
+    def lower(self) -> FlowIR:
+        self._lower_imports()
+        body = [s for s in self.module.statements if isinstance(s, _BODY_TYPES)]
+        scope = _Scope(_first_by_name(body), None)
+        for declared in self.imported:
+            scope.done.setdefault(declared.name, declared)
+        ir = self._lower_scope(
+            self.module.name, self.module.span, body, scope, prelude=tuple(self.imported)
+        )
+        ir.graph["meta"] = replace(ir.meta, problems=tuple(self.problems))
+        return ir
+
+    # -- imports --
+
+    def _lower_imports(self) -> None:
+        for statement in self.module.imports:
+            if isinstance(statement.source, ast.ModulePath):
+                for name in statement.names:
+                    spec = PythonImport(
+                        statement.source.dotted, name.name.value, name.local, name.span
+                    )
+                    self.imports.append(spec)
+                    self.python.setdefault(spec.local, spec)
+            else:
+                self._lower_flow_import(statement, statement.source)
+
+    def _lower_flow_import(self, statement: ast.ImportFrom, source: ast.FlowPath) -> None:
+        base = Path(self.file).parent if not self.file.startswith("<") else Path()
+        path = base / source.path
+        for name in statement.names:
+            self.imports.append(
+                FlowImport(source.path, str(path), name.name.value, name.local, name.span)
+            )
+        other, problems = self.loader.load(path, source.span)
+        self.problems.extend(problems)
+        if other is None:
+            return
+        exported = {d.name: d for d in reversed(other.meta.declarations)}
+        for name in statement.names:
+            wanted = name.name.value
+            if wanted in exported:
+                found: Declaration = exported[wanted]
+            elif wanted == other.meta.name:
+                found = GraphNode(wanted, other, other.meta.span)
+            else:
+                self.problems.append(_missing_flow_name(wanted, path, other, name.name.span))
+                continue
+            self.imported.append(replace(found, name=name.local, span=name.span))
+
+    # -- scopes --
+
+    def _lower_scope(
+        self,
+        name: str | None,
+        span: Span,
+        body: Iterable[ast.BodyStatement],
+        scope: _Scope,
+        *,
+        prelude: tuple[Declaration, ...] = (),
+    ) -> FlowIR:
+        body = tuple(body)
+        declarations = list(prelude)
+        for statement in body:
+            if isinstance(statement, ast.Transition):
+                continue
+            declared = self._declare(statement, scope)
+            if declared is not None:
+                declarations.append(declared)
+        ir = FlowIR()
+        ir.graph["meta"] = FlowMeta(
+            name=name,
+            span=span,
+            schema=self.schema,
+            imports=tuple(self.imports),
+            declarations=tuple(declarations),
+        )
+        orders: dict[str, int] = {}
+        for statement in body:
+            if isinstance(statement, ast.Transition):
+                self._lower_transition(ir, statement, scope, orders)
+        return ir
+
+    def _declare(self, statement: ast.BodyStatement, scope: _Scope) -> Declaration | None:
+        """Lower a declaration statement; a duplicate is lowered on its own (not cached)."""
+        name = statement.name.value  # type: ignore[union-attr]
+        first = scope.raw.get(name)
+        if first is statement:
+            return self._resolve(name, scope, statement.span)  # type: ignore[union-attr]
+        # a later duplicate: lower it in a throwaway scope so the check can point at it
+        throwaway = _Scope({name: statement}, scope)  # type: ignore[dict-item]
+        return self._resolve(name, throwaway, statement.span)  # type: ignore[union-attr]
+
+    def _resolve(self, name: str, scope: _Scope, use: Span) -> Declaration | None:
+        """The declaration ``name`` refers to from ``scope``, lowering it on first use."""
+        owner = scope.find(name)
+        if owner is None:
+            return None
+        if name in owner.done:
+            return owner.done[name]
+        if name in owner.busy:
+            self.problems.append(
+                Diagnostic(
+                    F_SELF_REFERENCE,
+                    f"'{name}' refers to itself",
+                    use,
+                    hints=("a graph cannot contain itself; an action cannot re-bind itself",),
+                )
+            )
+            return None
+        owner.busy.add(name)
+        try:
+            declared = self._lower_declaration(owner.raw[name], owner)
+        finally:
+            owner.busy.discard(name)
+        owner.done[name] = declared
+        return declared
+
+    def _lower_declaration(
+        self, statement: ast.ActionDecl | ast.GraphDecl | ast.MapDecl, scope: _Scope
+    ) -> Declaration:
+        if isinstance(statement, ast.ActionDecl):
+            return self._lower_action(statement, scope)
+        if isinstance(statement, ast.GraphDecl):
+            inner = _Scope(_first_by_name(statement.body), scope)
+            body = self._lower_scope(statement.name.value, statement.span, statement.body, inner)
+            return GraphNode(statement.name.value, body, statement.span)
+        return self._lower_map(statement, scope)
+
+    # -- actions --
+
+    def _lower_action(self, decl: ast.ActionDecl, scope: _Scope) -> ActionNode:
+        args = tuple(_bound(a) for a in decl.args)
+        node = ActionNode(
+            name=decl.name.value,
+            callable=self._callable(decl.target),
+            span=decl.span,
+            args=args,
+            reads=_keys(decl.reads),
+            writes=_keys(decl.writes),
+            inputs=_keys(decl.inputs),
+        )
+        if decl.target.module is None and decl.target.name != decl.name.value:
+            base = self._resolve(decl.target.name, scope, decl.target.span)
+            if isinstance(base, ActionNode):
+                return _rebind(base, node.name, args, decl.span, node)
+        return node
+
+    def _callable(self, ref: ast.CallableRef) -> CallableSpec:
+        if ref.module is not None:
+            return CallableSpec(ref.module, ref.name, ref.qualified, ref.span)
+        imported = self.python.get(ref.name)
+        if imported is None:
+            return CallableSpec(None, ref.name, ref.name, ref.span)
+        return CallableSpec(imported.module, imported.name, ref.name, ref.span)
+
+    # -- maps --
+
+    def _lower_map(self, decl: ast.MapDecl, scope: _Scope) -> MapNode:
+        return MapNode(
+            name=decl.name.value,
+            map_kind=decl.kind,
+            branches=tuple(self._branch(b, scope) for b in decl.branches),
+            span=decl.span,
+            items=_items(decl.items) if decl.items else None,
+            options=self._options(decl.options),
+            reduces=tuple(self._reduce(r) for r in decl.reduces),
+        )
+
+    def _branch(self, branch: ast.Branch, scope: _Scope) -> MapBranch:
+        args = tuple(_bound(a) for a in branch.args)
+        target = branch.target
+        step: ActionNode | GraphNode | None = None
+        declared = None if target.module else self._resolve(target.name, scope, target.span)
+        if isinstance(declared, ActionNode) and not args and branch.alias is None:
+            step = declared
+        elif isinstance(declared, ActionNode):
+            step = _rebind(declared, branch.name, args, branch.span)
+        elif isinstance(declared, GraphNode):
+            step = declared if branch.alias is None else replace(declared, name=branch.name)
+        elif declared is None:
+            spec = self._callable(target)
+            if spec.resolved:
+                step = ActionNode(branch.name, spec, branch.span, args)
+        return MapBranch(branch.name, target.qualified, step, branch.span, args)
+
+    def _options(self, options: tuple[ast.MapOption, ...]) -> MapOptions:
+        values: dict[str, object] = {}
+        spans: list[tuple[str, Span]] = []
+        for option in options:
+            match option:
+                case ast.MaxConcurrency(value=value):
+                    values["max_concurrency"] = value
+                    spans.append(("max_concurrency", option.span))
+                case ast.Executor():
+                    values["executor"] = self._executor(option)
+                    spans.append(("executor", option.span))
+                case ast.Tolerate(limit=ast.Percent() as percent):
+                    values["tolerate_fraction"] = percent.fraction
+                    values["tolerate_count"] = None
+                    spans.append(("tolerate", option.span))
+                case ast.Tolerate(limit=limit):
+                    values["tolerate_count"] = limit
+                    values["tolerate_fraction"] = None
+                    spans.append(("tolerate", option.span))
+                case ast.Retry():
+                    values["retry"] = _retry(option)
+                    spans.append(("retry", option.span))
+                case ast.Timeout(duration=duration):
+                    values["timeout_seconds"] = duration.seconds
+                    spans.append(("timeout", option.span))
+                case ast.FirstK(count=count):
+                    values["first_k"] = count
+                    spans.append(("first", option.span))
+                case ast.TaskKey(key=ast.FieldPath() as path):
+                    values["task_key"] = TaskKeySpec(option.span, field_path=path.parts)
+                    spans.append(("key", option.span))
+                case ast.TaskKey(key=ast.CallableRef() as ref):
+                    values["task_key"] = TaskKeySpec(option.span, callable=self._callable(ref))
+                    spans.append(("key", option.span))
+                case ast.Tracker(mode=mode):
+                    values["tracker"] = mode
+                    spans.append(("tracker", option.span))
+                case ast.Persister(mode=mode):
+                    values["persister"] = mode
+                    spans.append(("persister", option.span))
+        return MapOptions(**values, spans=tuple(spans))  # type: ignore[arg-type]
+
+    def _executor(self, option: ast.Executor) -> ExecutorSpec:
+        target = option.target
+        if target.module is None and target.name in BUILTIN_EXECUTORS:
+            return ExecutorSpec(target.name, option.span, arg=option.arg)
+        return ExecutorSpec(
+            "callable", option.span, callable=self._callable(target), arg=option.arg
+        )
+
+    def _reduce(self, reduce: ast.Reduce) -> ReduceSpec:
+        args = None if reduce.args is None else tuple(_reducer_arg(a) for a in reduce.args)
+        targets = _keys(reduce.targets)
+        if reduce.builtin:
+            return ReduceSpec(targets, reduce.span, builtin=reduce.reducer.name, args=args)
+        return ReduceSpec(targets, reduce.span, callable=self._callable(reduce.reducer), args=args)
+
+    # -- transitions --
+
+    def _lower_transition(
+        self, ir: FlowIR, transition: ast.Transition, scope: _Scope, orders: dict[str, int]
+    ) -> None:
+        for source, target in transition.edges():
+            self._add_endpoint(ir, source, scope)
+            self._add_endpoint(ir, target, scope)
+            order = orders.get(source.name, 0)
+            orders[source.name] = order + 1
+            condition = None
+            if transition.condition is not None:
+                written = transition.condition
+                condition = ConditionSpec(written.expression, written.text, written.span)
+            start, stop = source.span, target.span
+            span = Span(self.file, start.line, start.col, stop.end_line, stop.end_col)
+            ir.add_transition(source.name, target.name, Transition(order, span, condition))
+
+    def _add_endpoint(self, ir: FlowIR, endpoint: ast.Endpoint, scope: _Scope) -> None:
+        name = endpoint.name
+        if name in ir:
+            return
+        node: IRNode
+        if endpoint.is_start:
+            node = EntryNode(endpoint.span)
+        elif endpoint.is_end:
+            node = HaltNode(endpoint.span)
+        else:
+            node = self._resolve(name, scope, endpoint.span) or UnknownNode(name, endpoint.span)
+        ir.add_step(node)
+
+
+_BODY_TYPES = (ast.ActionDecl, ast.GraphDecl, ast.MapDecl, ast.Transition)
+
+
+def _first_by_name(
+    body: Iterable[ast.BodyStatement],
+) -> dict[str, ast.ActionDecl | ast.GraphDecl | ast.MapDecl]:
+    found: dict[str, ast.ActionDecl | ast.GraphDecl | ast.MapDecl] = {}
+    for statement in body:
+        if not isinstance(statement, ast.Transition):
+            found.setdefault(statement.name.value, statement)
+    return found
+
+
+def _rebind(
+    base: ActionNode,
+    name: str,
+    args: tuple[BoundArg, ...],
+    span: Span,
+    own: ActionNode | None = None,
+) -> ActionNode:
+    """``base`` under a new name with ``args`` bound over its own (``.bind().with_name()``);
+    ``own``'s reads/writes/inputs replace the base's where ``own`` declares them."""
+    merged = {arg.name: arg for arg in base.args}
+    merged.update({arg.name: arg for arg in args})
+    return ActionNode(
+        name=name,
+        callable=base.callable,
+        span=span,
+        args=tuple(merged.values()),
+        reads=own.reads if own and own.reads else base.reads,
+        writes=own.writes if own and own.writes else base.writes,
+        inputs=own.inputs if own and own.inputs else base.inputs,
+    )
+
+
+def _keys(names: Iterable[ast.Name]) -> tuple[Key, ...]:
+    return tuple(Key(n.value, n.span) for n in names)
+
+
+def _bound(argument: ast.Argument) -> BoundArg:
+    return BoundArg(argument.name.value, argument.value, argument.span)
+
+
+def _state_field(spec: ast.StateField) -> StateFieldSpec:
+    return StateFieldSpec(spec.name.value, spec.type, spec.span, spec.default)
+
+
+def _items(clause: ast.ForClause) -> MapItems:
+    source: ItemSource
+    match clause.source:
+        case ast.StateItems(key=key):
+            source = ItemsFromState(Key(key.value, key.span), clause.source.span)
+        case ast.InputItems(input=name):
+            source = ItemsFromInput(Key(name.value, name.span), clause.source.span)
+        case ast.LiteralItems(items=items):
+            source = ItemsLiteral(items, clause.source.span)
+        case ast.RangeItems(start=start, stop=stop, step=step):
+            source = ItemsRange(start, stop, step, clause.source.span)
+    return MapItems(Key(clause.var.value, clause.var.span), source, clause.span)
+
+
+def _retry(option: ast.Retry) -> RetrySpec:
+    jitter = option.jitter
+    return RetrySpec(
+        option.attempts,
+        option.span,
+        backoff_seconds=option.backoff.seconds if option.backoff else None,
+        jitter_seconds=jitter.seconds if isinstance(jitter, ast.Duration) else None,
+        jitter_fraction=jitter.fraction if isinstance(jitter, ast.Percent) else None,
+    )
+
+
+def _reducer_arg(arg: ast.ReducerArg) -> ReducerArg:
+    name = arg.name.value if arg.name else None
+    if isinstance(arg.value, ast.FieldPath):
+        return ReducerArg(arg.span, name, field_path=arg.value.parts)
+    return ReducerArg(arg.span, name, value=arg.value)
+
+
+def _missing_flow_name(wanted: str, path: Path, other: FlowIR, span: Span) -> Diagnostic:
+    names = [d.name for d in other.meta.declarations] + (
+        [other.meta.name] if other.meta.name else []
+    )
+    close = difflib.get_close_matches(wanted, names, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"{path} declares: {', '.join(names) or '—'}"
+    return Diagnostic(
+        F_FLOW_IMPORT_NAME,
+        f"{path} has no graph, action or map named '{wanted}'",
+        span,
+        hints=(hint,),
+    )
