@@ -9,8 +9,11 @@ escapes, conditions) are checked by the builder, which reports through the same 
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,22 +117,36 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     text, diagnostics = prepare_source(text, file)
     if diagnostics:
         return None, diagnostics
-    collector = ErrorCollector(text, file)
-    try:
-        tree, comments = raw_parse(text, on_error=collector.on_error)
-    except UnexpectedInput as error:
-        collector.give_up(error)
-        return None, collector.diagnostics
-    if collector.diagnostics:
-        return None, collector.diagnostics
-    builder = AstBuilder(file)
-    module = builder.transform(tree)
+    with _collector_paused():
+        collector = ErrorCollector(text, file)
+        try:
+            tree, comments = raw_parse(text, on_error=collector.on_error)
+        except UnexpectedInput as error:
+            collector.give_up(error)
+            return None, collector.diagnostics
+        if collector.diagnostics:
+            return None, collector.diagnostics
+        builder = AstBuilder(file)
+        module = builder.transform(tree)
     if builder.diagnostics:
         return None, builder.diagnostics
     comment_nodes = tuple(
         ast.Comment(token.value.rstrip(), _token_span(token, file)) for token in comments
     )
     return ast.Module(module.statements, comment_nodes, module.span), []
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a parse allocates its (acyclic) trees: on a
+    10,000-action file the collector's repeated full scans cost about a third of the time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse_or_raise(text: str, file: str = "<string>") -> ast.Module:

@@ -388,3 +388,12 @@ def test_example_files_parse():
     for path in sorted(EXAMPLES.glob("lang/*.flow")):
         _, diagnostics = parse_file(path)
         assert diagnostics == [], (path, diagnostics)
+
+
+def test_every_flow_block_in_the_language_reference_parses():
+    text = (Path(__file__).parents[2] / "docs" / "language.md").read_text()
+    blocks = [part.split("```", 1)[0] for part in text.split("```flow\n")[1:]]
+    assert len(blocks) >= 7
+    for block in blocks:
+        _, diagnostics = parse(block, "language.md")
+        assert diagnostics == [], (block, diagnostics)
