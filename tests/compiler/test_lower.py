@@ -170,11 +170,9 @@ map i = a for x in input xs
 start -> r -> l -> i -> end
 """
     )
-    r, l, i = (ir.node_of(n) for n in "rli")
-    assert isinstance(r.items.source, ItemsRange) and (
-        r.items.source.start,
-        r.items.source.step,
-    ) == (1, 2)
+    r, listed, i = (ir.node_of(n) for n in "rli")
+    assert isinstance(r.items.source, ItemsRange)
+    assert (r.items.source.start, r.items.source.step) == (1, 2)
     options = r.options
     assert (options.tolerate_count, options.tolerate_fraction) == (3, None)
     assert options.retry.backoff_seconds == 0.25 and options.retry.jitter_fraction == 0.1
@@ -188,7 +186,9 @@ start -> r -> l -> i -> end
         "executor",
         "key",
     ]
-    assert isinstance(l.items.source, ItemsLiteral) and l.items.source.values.to_python() == [
+    assert isinstance(
+        listed.items.source, ItemsLiteral
+    ) and listed.items.source.values.to_python() == [
         1,
         "two",
     ]
