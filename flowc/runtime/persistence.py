@@ -431,6 +431,7 @@ class _SQLiteStore:
         self.settings = settings
         self.pid = os.getpid()
         self.local = threading.local()
+        self.schema_ready = False
         self.committer = _GroupCommitter(settings)
         # When the last persister sharing this store goes away, or at interpreter exit, queued
         # rows are committed and the thread stops. The finalizer holds the committer, not us.
@@ -560,8 +561,12 @@ class SQLitePersister(BaseStatePersister):
     # -- the protocol ---------------------------------------------------------------------------
 
     def initialize(self) -> None:
-        """Create the table and index if missing and switch the file to WAL mode."""
-        _create_schema(self._shared().reader(), self.table_name)
+        """Create the table and index if missing and switch the file to WAL mode. Cheap after
+        the first call through this persister or any of its copies."""
+        store = self._shared()
+        if not store.schema_ready:
+            _create_schema(store.reader(), self.table_name)
+            store.schema_ready = True
 
     def is_initialized(self) -> bool:
         row = (

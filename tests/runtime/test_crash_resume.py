@@ -1,0 +1,41 @@
+"""A real process running a persisted 1,000-branch map is killed with SIGKILL at random points
+and resumed with the same app id: nothing saved runs again, only branches in flight at the kill
+may run twice, every branch runs, and the result equals an uninterrupted run's."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from crash_resume import kill_and_resume, uninterrupted_run
+
+BRANCHES = 1000
+SLEEP_MS = 3.0
+CONCURRENCY = 8
+
+
+@pytest.fixture(scope="module")
+def clean_final_state(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return uninterrupted_run(tmp_path_factory.mktemp("clean"), BRANCHES, SLEEP_MS)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_killed_fan_out_resumes_without_redoing_saved_branches(
+    tmp_path: Path, clean_final_state: dict, seed: int
+) -> None:
+    kill_after = random.Random(seed).randint(1, BRANCHES - 50)
+    outcome = kill_and_resume(tmp_path, BRANCHES, kill_after, SLEEP_MS)
+    print(
+        f"kill after {kill_after} started: {len(outcome.saved_before_kill)} saved, "
+        f"{len(outcome.ran_twice)} ran twice (in flight at the kill)"
+    )
+    assert outcome.killed, "the run finished before the kill point"
+    assert outcome.rerun_after_save == frozenset()
+    assert outcome.never_ran == frozenset()
+    # a branch may run twice only if it had started but was not saved when the process died
+    assert outcome.ran_twice <= outcome.ran_before_kill - outcome.saved_before_kill
+    # in flight means started and unsaved: at most the pool's width plus one committer batch
+    assert len(outcome.ran_twice) <= 4 * CONCURRENCY
+    assert outcome.final_state == clean_final_state
+    assert outcome.final_state["results"] == [2 * i + 1 for i in range(BRANCHES)]
