@@ -1,0 +1,80 @@
+"""How a map picks and owns its executor (flowc.runtime.executors)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+from flowc.runtime.executors import (
+    MultiThreadedExecutor,
+    executor_width,
+    is_thread_based,
+    resolve_executor,
+)
+
+
+def test_multithreaded_executor_is_a_thread_pool_sized_by_max_concurrency() -> None:
+    with MultiThreadedExecutor(max_concurrency=3) as pool:
+        assert pool.max_concurrency == 3
+        assert executor_width(pool) == 3
+        assert is_thread_based(pool)
+        assert pool.submit(lambda: 41 + 1).result() == 42
+
+
+def test_multithreaded_executor_refuses_zero_concurrency() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        MultiThreadedExecutor(max_concurrency=0)
+
+
+def test_an_instance_is_borrowed_and_never_shut_down() -> None:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        resolved = resolve_executor(None, pool)
+        assert resolved.executor is pool and not resolved.owned and resolved.width == 2
+        resolved.close()
+        assert pool.submit(lambda: "still open").result() == "still open"
+
+
+def test_a_factory_result_is_owned_and_shut_down_on_close() -> None:
+    made: list[Executor] = []
+
+    def factory() -> Executor:
+        made.append(ThreadPoolExecutor(max_workers=1))
+        return made[-1]
+
+    resolved = resolve_executor(factory)
+    assert resolved.owned and resolved.executor is made[0]
+    resolved.close()
+    with pytest.raises(RuntimeError):
+        made[0].submit(print)
+
+
+def test_first_choice_that_is_not_none_wins() -> None:
+    with ThreadPoolExecutor(1) as first, ThreadPoolExecutor(2) as second:
+        assert resolve_executor(None, first, second).executor is first
+
+
+def test_no_choice_gives_an_owned_default_thread_pool() -> None:
+    resolved = resolve_executor(None, None)
+    assert resolved.owned and resolved.threaded
+    assert isinstance(resolved.executor, MultiThreadedExecutor)
+    resolved.close()
+
+
+def test_a_process_pool_is_not_thread_based() -> None:
+    pool = ProcessPoolExecutor(max_workers=1)
+    try:
+        resolved = resolve_executor(pool)
+        assert not resolved.threaded and resolved.width == 1
+    finally:
+        pool.shutdown()
+
+
+def test_something_that_is_neither_executor_nor_factory_is_refused() -> None:
+    with pytest.raises(TypeError, match="concurrent.futures.Executor"):
+        resolve_executor(42)  # type: ignore[arg-type]
+
+
+def test_a_factory_returning_a_non_executor_is_refused() -> None:
+    with pytest.raises(TypeError, match="returned int"):
+        resolve_executor(lambda: 42)  # type: ignore[arg-type, return-value]
