@@ -71,7 +71,7 @@ def test_a_process_pool_is_not_thread_based() -> None:
 
 
 def test_something_that_is_neither_executor_nor_factory_is_refused() -> None:
-    with pytest.raises(TypeError, match="concurrent.futures.Executor"):
+    with pytest.raises(TypeError, match=r"concurrent\.futures\.Executor"):
         resolve_executor(42)  # type: ignore[arg-type]
 
 
