@@ -123,7 +123,8 @@ class ActionNode:
 
     ``reads``/``writes``/``inputs`` are what the .flow file declares; empty means "not declared
     here" (the callable's ``@action(reads=…, writes=…)`` may supply them). ``args`` are already
-    merged when the action re-binds another one (``ask(model="o1") as o1`` in a map).
+    merged when the action re-binds another one (``ask(model="o1") as o1`` in a map), whose
+    name is then ``base``.
     """
 
     name: str
@@ -133,6 +134,7 @@ class ActionNode:
     reads: tuple[Key, ...] = ()
     writes: tuple[Key, ...] = ()
     inputs: tuple[Key, ...] = ()
+    base: str | None = None
     kind: NodeKind = field(default=NodeKind.ACTION, init=False)
 
     @property

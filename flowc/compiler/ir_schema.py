@@ -129,6 +129,7 @@ class ActionModel(_Model):
     reads: list[KeyModel] = []
     writes: list[KeyModel] = []
     inputs: list[KeyModel] = []
+    base: str | None = None
 
 
 class GraphModel(_Model):
@@ -462,6 +463,7 @@ class _Writer:
             reads=[self.key_(k) for k in node.reads],
             writes=[self.key_(k) for k in node.writes],
             inputs=[self.key_(k) for k in node.inputs],
+            base=node.base,
         )
 
     def items_(self, items: I.MapItems) -> MapItemsModel:
@@ -729,6 +731,7 @@ class _Loader:
                     reads=self.keys(model.reads),
                     writes=self.keys(model.writes),
                     inputs=self.keys(model.inputs),
+                    base=model.base,
                 )
             case GraphModel():
                 return I.GraphNode(model.name, self.body(model.body), span)

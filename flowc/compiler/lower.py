@@ -467,6 +467,7 @@ def _rebind(
         reads=own.reads if own and own.reads else base.reads,
         writes=own.writes if own and own.writes else base.writes,
         inputs=own.inputs if own and own.inputs else base.inputs,
+        base=base.name,
     )
 
 
