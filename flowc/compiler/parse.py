@@ -15,9 +15,9 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer
 from lark.exceptions import UnexpectedInput
 
 from flowc.compiler import ast
@@ -172,7 +172,17 @@ def _token_span(token: Token, file: str) -> Span:
     return Span(file, token.line, token.column, token.end_line, token.end_column)
 
 
-@v_args(meta=True)
+_VALUE_TOKENS = frozenset({"NAME", "NUMBER", "STRING", "CONDITION", "CASCADE_MODE"})
+
+
+class _Group(NamedTuple):
+    """Children of a helper rule (a clause, a branch list, a map body) on their way up."""
+
+    kind: str
+    items: tuple[Any, ...]
+    span: Span
+
+
 class AstBuilder(Transformer):
     """One method per kept grammar rule, named after it, returning the rule's AST node.
 
@@ -186,16 +196,25 @@ class AstBuilder(Transformer):
 
     # -- helpers --
 
-    def _span(self, meta: Any) -> Span:
-        if getattr(meta, "empty", True):
+    def _split(self, children: list[Any]) -> tuple[Span, list[Any]]:
+        """The rule's span, and the children that carry meaning (keywords and punctuation are
+        kept in the tree only so that spans start at the keyword and end at the bracket)."""
+        span = self.span_of(children)
+        return span, [c for c in children if not isinstance(c, Token) or c.type in _VALUE_TOKENS]
+
+    def span_of(self, children: list[Any]) -> Span:
+        """From the first child's start to the last one's end (keywords and brackets are kept
+        in the tree for this, then dropped before the method sees its children)."""
+        if not children:
             return Span(self.file, 1, 1, 1, 1)
-        return Span(
-            self.file,
-            meta.container_line,
-            meta.container_column,
-            meta.container_end_line,
-            meta.container_end_column,
-        )
+        first, last = children[0], children[-1]
+        if isinstance(first, Token):
+            line, col = first.line, first.column
+        else:
+            line, col = first.span.line, first.span.col
+        if isinstance(last, Token):
+            return Span(self.file, line, col, last.end_line, last.end_column)
+        return Span(self.file, line, col, last.span.end_line, last.span.end_col)
 
     def _name(self, token: Token) -> ast.Name:
         return ast.Name(token.value, _token_span(token, self.file))
@@ -296,49 +315,59 @@ class AstBuilder(Transformer):
 
     # -- module and statements --
 
-    def module(self, meta: Any, children: list[Any]) -> ast.Module:
-        return ast.Module(tuple(children), (), self._span(meta))
+    def module(self, children: list[Any]) -> ast.Module:
+        span, children = self._split(children)
+        return ast.Module(tuple(children), (), span)
 
-    def flow_header(self, meta: Any, children: list[Any]) -> ast.FlowHeader:
-        return ast.FlowHeader(self._name(children[0]), self._span(meta))
+    def flow_header(self, children: list[Any]) -> ast.FlowHeader:
+        span, children = self._split(children)
+        return ast.FlowHeader(self._name(children[0]), span)
 
-    def import_from(self, meta: Any, children: list[Any]) -> ast.ImportFrom:
-        return ast.ImportFrom(children[0], tuple(children[1:]), self._span(meta))
+    def import_from(self, children: list[Any]) -> ast.ImportFrom:
+        span, children = self._split(children)
+        return ast.ImportFrom(children[0], tuple(children[1:]), span)
 
-    def module_path(self, meta: Any, children: list[Token]) -> ast.ModulePath:
-        return ast.ModulePath(".".join(t.value for t in children), self._span(meta))
+    def module_path(self, children: list[Any]) -> ast.ModulePath:
+        span, children = self._split(children)
+        return ast.ModulePath(".".join(t.value for t in children), span)
 
-    def flow_path(self, meta: Any, children: list[Token]) -> ast.FlowPath:
-        return ast.FlowPath(self._string_value(children[0]), self._span(meta))
+    def flow_path(self, children: list[Any]) -> ast.FlowPath:
+        span, children = self._split(children)
+        return ast.FlowPath(self._string_value(children[0]), span)
 
-    def import_name(self, meta: Any, children: list[Token]) -> ast.ImportName:
+    def import_name(self, children: list[Any]) -> ast.ImportName:
+        span, children = self._split(children)
         name = self._name(children[0])
         alias = self._declared(children[1], "an import") if len(children) > 1 else None
         if alias is None and children[0].value in RESERVED_NAMES:
             self._declared(children[0], "an import")
-        return ast.ImportName(name, alias, self._span(meta))
+        return ast.ImportName(name, alias, span)
 
-    def state_block(self, meta: Any, children: list[Any]) -> ast.StateBlock:
-        return ast.StateBlock(tuple(children), self._span(meta))
+    def state_block(self, children: list[Any]) -> ast.StateBlock:
+        span, children = self._split(children)
+        return ast.StateBlock(tuple(children), span)
 
-    def state_field(self, meta: Any, children: list[Any]) -> ast.StateField:
+    def state_field(self, children: list[Any]) -> ast.StateField:
+        span, children = self._split(children)
         default = children[2] if len(children) > 2 else None
-        return ast.StateField(self._name(children[0]), children[1], default, self._span(meta))
+        return ast.StateField(self._name(children[0]), children[1], default, span)
 
-    def type_ref(self, meta: Any, children: list[Any]) -> ast.TypeRef:
-        return ast.TypeRef(self._name(children[0]), tuple(children[1:]), self._span(meta))
+    def type_ref(self, children: list[Any]) -> ast.TypeRef:
+        span, children = self._split(children)
+        return ast.TypeRef(self._name(children[0]), tuple(children[1:]), span)
 
-    def action_decl(self, meta: Any, children: list[Any]) -> ast.ActionDecl:
+    def action_decl(self, children: list[Any]) -> ast.ActionDecl:
+        span, children = self._split(children)
         name = self._declared(children[0], "an action")
         target: ast.CallableRef = children[1]
         args = tuple(c for c in children[2:] if isinstance(c, ast.Argument))
         clauses: dict[str, tuple[ast.Name, ...]] = {}
-        for clause, names, span in (c for c in children[2:] if isinstance(c, tuple)):
+        for clause, names, clause_span in (c for c in children[2:] if isinstance(c, _Group)):
             if clause in clauses:
                 self._error(
                     F_SHAPE,
                     f"action `{name}` has a second `{clause}` clause",
-                    span,
+                    clause_span,
                     f"list every key in one clause: `{clause} a, b`",
                 )
             clauses[clause] = clauses.get(clause, ()) + names
@@ -349,25 +378,28 @@ class AstBuilder(Transformer):
             clauses.get("reads", ()),
             clauses.get("writes", ()),
             clauses.get("inputs", ()),
-            self._span(meta),
+            span,
         )
 
-    def _clause(self, kind: str, meta: Any, children: list[Token]) -> tuple[Any, ...]:
-        return (kind, tuple(self._name(t) for t in children), self._span(meta))
+    def _clause(self, kind: str, span: Span, children: list[Token]) -> _Group:
+        return _Group(kind, tuple(self._name(t) for t in children), span)
 
-    def reads_clause(self, meta: Any, children: list[Token]) -> tuple[Any, ...]:
-        return self._clause("reads", meta, children)
+    def reads_clause(self, children: list[Any]) -> _Group:
+        span, children = self._split(children)
+        return self._clause("reads", span, children)
 
-    def writes_clause(self, meta: Any, children: list[Token]) -> tuple[Any, ...]:
-        return self._clause("writes", meta, children)
+    def writes_clause(self, children: list[Any]) -> _Group:
+        span, children = self._split(children)
+        return self._clause("writes", span, children)
 
-    def inputs_clause(self, meta: Any, children: list[Token]) -> tuple[Any, ...]:
-        return self._clause("inputs", meta, children)
+    def inputs_clause(self, children: list[Any]) -> _Group:
+        span, children = self._split(children)
+        return self._clause("inputs", span, children)
 
-    def callable_ref(self, meta: Any, children: list[Token]) -> ast.CallableRef:
+    def callable_ref(self, children: list[Any]) -> ast.CallableRef:
+        span = self.span_of(children)
         names = [t for t in children if t.type == "NAME"]
         has_module = any(t.type == "COLON" for t in children)
-        span = self._span(meta)
         if has_module:
             return ast.CallableRef(names[-1].value, ".".join(t.value for t in names[:-1]), span)
         if len(names) > 1:
@@ -381,16 +413,18 @@ class AstBuilder(Transformer):
             )
         return ast.CallableRef(names[0].value, None, span)
 
-    def argument(self, meta: Any, children: list[Any]) -> ast.Argument:
-        return ast.Argument(self._name(children[0]), children[1], self._span(meta))
+    def argument(self, children: list[Any]) -> ast.Argument:
+        span, children = self._split(children)
+        return ast.Argument(self._name(children[0]), children[1], span)
 
-    def graph_decl(self, meta: Any, children: list[Any]) -> ast.GraphDecl:
+    def graph_decl(self, children: list[Any]) -> ast.GraphDecl:
+        span, children = self._split(children)
         name = self._declared(children[0], "a graph")
-        return ast.GraphDecl(name, tuple(children[1:]), self._span(meta))
+        return ast.GraphDecl(name, tuple(children[1:]), span)
 
-    def transition(self, meta: Any, children: list[Any]) -> ast.Transition:
+    def transition(self, children: list[Any]) -> ast.Transition:
+        span, children = self._split(children)
         path = tuple(c for c in children if isinstance(c, ast.Endpoint))
-        span = self._span(meta)
         condition = None
         if children and isinstance(children[-1], Token):
             condition = self._condition(children[-1])
@@ -428,17 +462,18 @@ class AstBuilder(Transformer):
             expression = parse_expression("True")
         return ast.Condition(expression, text, span)
 
-    def endpoint(self, meta: Any, children: list[Token]) -> ast.Endpoint:
-        return ast.Endpoint(children[0].value, self._span(meta))
+    def endpoint(self, children: list[Any]) -> ast.Endpoint:
+        span = self.span_of(children)
+        return ast.Endpoint(children[0].value, span)
 
     # -- maps --
 
-    def map_decl(self, meta: Any, children: list[Any]) -> ast.MapDecl:
+    def map_decl(self, children: list[Any]) -> ast.MapDecl:
+        span, children = self._split(children)
         name = self._declared(children[0], "a map")
-        span = self._span(meta)
         shape = children[1]
         items = next((c for c in children[2:] if isinstance(c, ast.ForClause)), None)
-        body: list[Any] = next((c for c in children[2:] if isinstance(c, list)), [])
+        body = next((c.items for c in children[2:] if isinstance(c, _Group)), ())
         if isinstance(shape, ast.Branch):
             branches: tuple[ast.Branch, ...] = (shape,)
             kind = ast.MapKind.STATES
@@ -451,7 +486,7 @@ class AstBuilder(Transformer):
                     f"several branches: `map {name} = [{shape.name}, other]`",
                 )
         else:
-            branches = tuple(shape)
+            branches = shape.items
             kind = ast.MapKind.PRODUCT if items else ast.MapKind.ACTIONS
         options = tuple(c for c in body if not isinstance(c, ast.Reduce))
         reduces = tuple(c for c in body if isinstance(c, ast.Reduce))
@@ -468,28 +503,35 @@ class AstBuilder(Transformer):
             seen[type(option)] = option
         return ast.MapDecl(name, kind, branches, items, options, reduces, span)
 
-    def branch_list(self, meta: Any, children: list[ast.Branch]) -> list[ast.Branch]:
-        return list(children)
+    def branch_list(self, children: list[Any]) -> _Group:
+        span, children = self._split(children)
+        return _Group("branches", tuple(children), span)
 
-    def branch(self, meta: Any, children: list[Any]) -> ast.Branch:
+    def branch(self, children: list[Any]) -> ast.Branch:
+        span, children = self._split(children)
         args = tuple(c for c in children[1:] if isinstance(c, ast.Argument))
         alias_tokens = [c for c in children[1:] if isinstance(c, Token)]
         alias = self._declared(alias_tokens[0], "a branch") if alias_tokens else None
-        return ast.Branch(children[0], args, alias, self._span(meta))
+        return ast.Branch(children[0], args, alias, span)
 
-    def for_clause(self, meta: Any, children: list[Any]) -> ast.ForClause:
-        return ast.ForClause(self._name(children[0]), children[1], self._span(meta))
+    def for_clause(self, children: list[Any]) -> ast.ForClause:
+        span, children = self._split(children)
+        return ast.ForClause(self._name(children[0]), children[1], span)
 
-    def state_items(self, meta: Any, children: list[Token]) -> ast.StateItems:
-        return ast.StateItems(self._name(children[0]), self._span(meta))
+    def state_items(self, children: list[Any]) -> ast.StateItems:
+        span, children = self._split(children)
+        return ast.StateItems(self._name(children[0]), span)
 
-    def input_items(self, meta: Any, children: list[Token]) -> ast.InputItems:
-        return ast.InputItems(self._name(children[0]), self._span(meta))
+    def input_items(self, children: list[Any]) -> ast.InputItems:
+        span, children = self._split(children)
+        return ast.InputItems(self._name(children[0]), span)
 
-    def literal_items(self, meta: Any, children: list[Any]) -> ast.LiteralItems:
-        return ast.LiteralItems(children[0], self._span(meta))
+    def literal_items(self, children: list[Any]) -> ast.LiteralItems:
+        span, children = self._split(children)
+        return ast.LiteralItems(children[0], span)
 
-    def range_items(self, meta: Any, children: list[Token]) -> ast.RangeItems:
+    def range_items(self, children: list[Any]) -> ast.RangeItems:
+        span, children = self._split(children)
         values = []
         for token in children:
             value = self._plain(token, "a range bound")
@@ -501,7 +543,6 @@ class AstBuilder(Transformer):
                 )
                 value = 0
             values.append(value)
-        span = self._span(meta)
         if len(values) == 1:
             return ast.RangeItems(0, values[0], 1, span)
         if len(values) == 3 and values[2] == 0:
@@ -509,14 +550,17 @@ class AstBuilder(Transformer):
             values[2] = 1
         return ast.RangeItems(*values, span=span)  # type: ignore[misc]
 
-    def map_body(self, meta: Any, children: list[Any]) -> list[Any]:
-        return list(children)
+    def map_body(self, children: list[Any]) -> _Group:
+        span, children = self._split(children)
+        return _Group("body", tuple(children), span)
 
-    def max_concurrency(self, meta: Any, children: list[Token]) -> ast.MaxConcurrency:
+    def max_concurrency(self, children: list[Any]) -> ast.MaxConcurrency:
+        span, children = self._split(children)
         value = self._count(children[0], "max_concurrency", 1)
-        return ast.MaxConcurrency(value, self._span(meta))
+        return ast.MaxConcurrency(value, span)
 
-    def executor(self, meta: Any, children: list[Any]) -> ast.Executor:
+    def executor(self, children: list[Any]) -> ast.Executor:
+        span, children = self._split(children)
         arg = None
         if len(children) > 1:
             token = children[1]
@@ -525,15 +569,17 @@ class AstBuilder(Transformer):
             else:
                 arg = ast.Number(self._count(token, "the executor's size", 1))
                 arg = ast.Number(arg.value, _token_span(token, self.file))
-        return ast.Executor(children[0], arg, self._span(meta))
+        return ast.Executor(children[0], arg, span)
 
-    def tolerate(self, meta: Any, children: list[Token]) -> ast.Tolerate:
+    def tolerate(self, children: list[Any]) -> ast.Tolerate:
+        span, children = self._split(children)
         limit: int | ast.Percent | None = self._percent_or(children[0], "tolerate")
         if limit is None:
             limit = self._count(children[0], "tolerate", 0)
-        return ast.Tolerate(limit, self._span(meta))
+        return ast.Tolerate(limit, span)
 
-    def retry(self, meta: Any, children: list[Token]) -> ast.Retry:
+    def retry(self, children: list[Any]) -> ast.Retry:
+        span = self.span_of(children)
         attempts = self._count(children[1], "retry", 0)
         backoff = jitter = None
         rest = iter(children[2:])
@@ -543,32 +589,38 @@ class AstBuilder(Transformer):
                 backoff = self._duration(value, "backoff")
             else:
                 jitter = self._percent_or(value, "jitter") or self._duration(value, "jitter")
-        return ast.Retry(attempts, backoff, jitter, self._span(meta))
+        return ast.Retry(attempts, backoff, jitter, span)
 
-    def timeout(self, meta: Any, children: list[Token]) -> ast.Timeout:
-        return ast.Timeout(self._duration(children[0], "timeout"), self._span(meta))
+    def timeout(self, children: list[Any]) -> ast.Timeout:
+        span, children = self._split(children)
+        return ast.Timeout(self._duration(children[0], "timeout"), span)
 
-    def first_k(self, meta: Any, children: list[Token]) -> ast.FirstK:
-        return ast.FirstK(self._count(children[0], "first", 1), self._span(meta))
+    def first_k(self, children: list[Any]) -> ast.FirstK:
+        span, children = self._split(children)
+        return ast.FirstK(self._count(children[0], "first", 1), span)
 
-    def task_key(self, meta: Any, children: list[Any]) -> ast.TaskKey:
+    def task_key(self, children: list[Any]) -> ast.TaskKey:
+        span, children = self._split(children)
         ref: ast.CallableRef = children[0]
         key: ast.FieldPath | ast.CallableRef = ref
         if ref.module is None:
             key = ast.FieldPath((ref.name,), ref.span)
-        return ast.TaskKey(key, self._span(meta))
+        return ast.TaskKey(key, span)
 
-    def tracker(self, meta: Any, children: list[Token]) -> ast.Tracker:
-        return ast.Tracker(children[0].value, self._span(meta))
+    def tracker(self, children: list[Any]) -> ast.Tracker:
+        span, children = self._split(children)
+        return ast.Tracker(children[0].value, span)
 
-    def persister(self, meta: Any, children: list[Token]) -> ast.Persister:
-        return ast.Persister(children[0].value, self._span(meta))
+    def persister(self, children: list[Any]) -> ast.Persister:
+        span, children = self._split(children)
+        return ast.Persister(children[0].value, span)
 
-    def reduce(self, meta: Any, children: list[Any]) -> ast.Reduce:
+    def reduce(self, children: list[Any]) -> ast.Reduce:
+        span, children = self._split(children)
         targets = tuple(self._name(t) for t in children if isinstance(t, Token))
         reducer = next(c for c in children if isinstance(c, ast.CallableRef))
-        args = next((c for c in children if isinstance(c, tuple)), None)
-        node = ast.Reduce(targets, reducer, args, self._span(meta))
+        args = next((c.items for c in children if isinstance(c, _Group)), None)
+        node = ast.Reduce(targets, reducer, args, span)
         if node.builtin:
             self._check_builtin_reducer(node)
         return node
@@ -605,37 +657,46 @@ class AstBuilder(Transformer):
                     arg.span,
                 )
 
-    def reducer_args(self, meta: Any, children: list[ast.ReducerArg]) -> tuple[ast.ReducerArg, ...]:
-        return tuple(children)
+    def reducer_args(self, children: list[Any]) -> _Group:
+        span, children = self._split(children)
+        return _Group("args", tuple(children), span)
 
-    def reducer_arg(self, meta: Any, children: list[Any]) -> ast.ReducerArg:
+    def reducer_arg(self, children: list[Any]) -> ast.ReducerArg:
+        span, children = self._split(children)
         if len(children) == 2:
-            return ast.ReducerArg(children[1], self._name(children[0]), self._span(meta))
-        return ast.ReducerArg(children[0], None, self._span(meta))
+            return ast.ReducerArg(children[1], self._name(children[0]), span)
+        return ast.ReducerArg(children[0], None, span)
 
-    def field_path(self, meta: Any, children: list[Token]) -> ast.FieldPath:
-        return ast.FieldPath(tuple(t.value for t in children), self._span(meta))
+    def field_path(self, children: list[Any]) -> ast.FieldPath:
+        span, children = self._split(children)
+        return ast.FieldPath(tuple(t.value for t in children), span)
 
     # -- literal values --
 
-    def string(self, meta: Any, children: list[Token]) -> ast.String:
-        return ast.String(self._string_value(children[0]), self._span(meta))
+    def string(self, children: list[Any]) -> ast.String:
+        span, children = self._split(children)
+        return ast.String(self._string_value(children[0]), span)
 
-    def number(self, meta: Any, children: list[Token]) -> ast.Number:
-        return ast.Number(self._plain(children[0], "a value"), self._span(meta))
+    def number(self, children: list[Any]) -> ast.Number:
+        span, children = self._split(children)
+        return ast.Number(self._plain(children[0], "a value"), span)
 
-    def constant(self, meta: Any, children: list[Token]) -> ast.Constant:
+    def constant(self, children: list[Any]) -> ast.Constant:
+        span = self.span_of(children)
         value = {"true": True, "false": False, "none": None}[children[0].value.lower()]
-        return ast.Constant(value, self._span(meta))
+        return ast.Constant(value, span)
 
-    def list_literal(self, meta: Any, children: list[Any]) -> ast.ListLiteral:
-        return ast.ListLiteral(tuple(children), self._span(meta))
+    def list_literal(self, children: list[Any]) -> ast.ListLiteral:
+        span, children = self._split(children)
+        return ast.ListLiteral(tuple(children), span)
 
-    def dict_literal(self, meta: Any, children: list[Any]) -> ast.DictLiteral:
-        return ast.DictLiteral(tuple(children), self._span(meta))
+    def dict_literal(self, children: list[Any]) -> ast.DictLiteral:
+        span, children = self._split(children)
+        return ast.DictLiteral(tuple(children), span)
 
-    def dict_entry(self, meta: Any, children: list[Any]) -> ast.DictEntry:
-        return ast.DictEntry(children[0], children[1], self._span(meta))
+    def dict_entry(self, children: list[Any]) -> ast.DictEntry:
+        span, children = self._split(children)
+        return ast.DictEntry(children[0], children[1], span)
 
 
 _OPTION_KEYWORDS: dict[type, str] = {

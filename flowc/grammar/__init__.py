@@ -29,7 +29,7 @@ def parser_options(**overrides: Any) -> dict[str, Any]:
         "start": START,
         "parser": "lalr",
         "lexer": "contextual",
-        "propagate_positions": True,
+        "propagate_positions": False,
         "maybe_placeholders": False,
         "cache": True,
         "postlex": NewlineFilter(),
