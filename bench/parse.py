@@ -8,9 +8,13 @@ Each file has one action per line (bound parameters, reads, writes), a transitio
 
 from __future__ import annotations
 
+import os
+import re
 import statistics
 import sys
 import time
+
+from lark import Token
 
 from flowc.compiler import parse
 from flowc.grammar import get_parser
@@ -45,6 +49,31 @@ def generate(actions: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+BASELINE_TOKEN = re.compile(
+    r"(?P<NL>\n[ \t]*)|(?P<WS>[ \t]+)|(?P<NAME>[^\W\d]\w*)|(?P<NUMBER>[+-]?\d[\d_.]*[A-Za-z%]*)"
+    r"|(?P<STRING>\"[^\"\n]*\")|(?P<ARROW>->)|(?P<PUNCT>[=(),:\[\]{}.<!])|(?P<COMMENT>#[^\n]*)|(?P<X>.)"
+)
+
+
+def tokenize_only(text: str) -> int:
+    """The baseline: one regex pass making a Lark Token per token, with no parsing at all."""
+    count = 0
+    for match in BASELINE_TOKEN.finditer(text):
+        if match.lastgroup != "WS":
+            Token(match.lastgroup, match.group())
+            count += 1
+    return count
+
+
+def measure_baseline(text: str, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tokenize_only(text)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def measure(text: str, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -56,17 +85,21 @@ def measure(text: str, repeats: int) -> float:
 
 
 def main() -> int:
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     start = time.perf_counter()
     get_parser()
     print(f"parser start-up (cached tables): {(time.perf_counter() - start) * 1000:.1f} ms")
     results = {}
     for size in SIZES:
         text = generate(size)
-        seconds = measure(text, repeats=5 if size < 10_000 else 3)
+        repeats = 5 if size < 10_000 else 3
+        seconds = measure(text, repeats)
+        baseline = measure_baseline(text, repeats)
         results[size] = seconds
         print(
-            f"{size:>6} actions  {len(text) / 1024:8.0f} KiB  {seconds * 1000:8.1f} ms"
-            f"  {seconds / size * 1e6:6.1f} µs/action"
+            f"{size:>6} actions  {len(text) / 1024:5.0f} KiB  {tokenize_only(text):7} tokens"
+            f"  parse {seconds * 1000:7.1f} ms  {seconds / size * 1e6:6.1f} µs/action"
+            f"  baseline tokenize {baseline * 1000:6.1f} ms  ratio {seconds / baseline:4.1f}x"
         )
     ratio = results[10_000] / results[1_000]
     print(
