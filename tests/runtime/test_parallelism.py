@@ -25,7 +25,6 @@ from flowc.runtime.parallelism import (
     RunnableGraph,
     StreamEnd,
     SubGraphTask,
-    TaskBasedParallelAction,
     stream_branches,
 )
 
@@ -203,20 +202,6 @@ class CopyCounter:
 
     def list_app_ids(self, partition_key: Any, **kw: Any) -> list[str]:
         return []
-
-
-class Inspect(TaskBasedParallelAction):
-    """Records each child's adapters as the map classes cascade them."""
-
-    seen: list[tuple[Any, Any, Any]]
-
-    def tasks(self, state: State, context: Any, inputs: dict[str, Any]) -> Generator[Any]:
-        yield from ()
-
-    def reduce(self, state: State, states: Generator[State]) -> State:
-        return state
-
-    reads = writes = []  # type: ignore[assignment]
 
 
 def adapters_for(map_action: Any, tracker: Any, persister: Any, loader: Any) -> tuple:
