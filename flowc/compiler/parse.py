@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lark import Token, Transformer
+from lark import Token, Transformer, Tree
 from lark.exceptions import UnexpectedInput
 
 from flowc.compiler import ast
@@ -125,7 +125,7 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
             collector.give_up(error)
             return None, collector.diagnostics
         if collector.diagnostics:
-            return None, collector.diagnostics
+            return None, _with_condition_errors(tree, collector.diagnostics, file)
         builder = AstBuilder(file)
         module = builder.transform(tree)
     if builder.diagnostics:
@@ -134,6 +134,23 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
         ast.Comment(token.value.rstrip(), _token_span(token, file)) for token in comments
     )
     return ast.Module(module.statements, comment_nodes, module.span), []
+
+
+def _with_condition_errors(tree: Tree, syntax: list[Diagnostic], file: str) -> list[Diagnostic]:
+    """Syntax errors plus the errors of conditions on other lines: a broken condition is its own
+    mistake, worth reporting in the same run. (Only conditions are checked on a recovered tree;
+    other value checks wait for a clean parse, so placeholders never produce diagnostics.)"""
+    bad_lines = {d.span.line for d in syntax if d.span is not None}
+    found = list(syntax)
+    for token in tree.scan_values(lambda v: isinstance(v, Token) and v.type == "CONDITION"):
+        if token.line in bad_lines:
+            continue
+        text = token.value.rstrip()
+        try:
+            parse_expression(text, span=Span(file, token.line, token.column))
+        except ExpressionSyntaxError as error:
+            found.extend(error.diagnostics)
+    return sorted(found, key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
 
 
 @contextmanager

@@ -304,6 +304,18 @@ def test_strings_resolve_escapes():
     assert action.args[0].value == String('tab\t"q" é \\')
 
 
+def test_lines_continue_after_commas_arrows_and_equals_and_before_braces():
+    text = "from m import a,\n    b\nmap x =\n  [a, b]\n{\n  first 1\n}\nstart ->\n  a\n"
+    module = parse_or_raise(text)
+    assert [n.local for n in module.imports[0].names] == ["a", "b"]
+    assert module.maps[0].settings.first_k == 1
+    assert module.transitions[0] == Transition((Endpoint("start"), Endpoint("a")))
+
+
+def test_a_condition_may_start_a_continuation_line():
+    assert only("a -> b\n  when n > 1  # c\n").condition == Condition(parse_expression("n > 1"))
+
+
 def test_multi_line_lists_and_trailing_commas():
     action = only('action a = f(tags=[\n  "x",\n  "y",\n],\n  n=1,\n)')
     assert action.args == (

@@ -91,7 +91,6 @@ def test_catalogue_codes_are_unique_and_in_the_syntax_range():
         ("map m = [a] { reduce x = collect() }\n", "F108", 1, 26, "takes one field name", None),
         ("map m = [a] { reduce x, y = sum(z) }\n", "F108", 1, 15, "writes one key, not 2", None),
         ("action a = x.y\n", "F108", 1, 12, "dotted name", "write `x:y`"),
-        ("a -> b when x <\n", "F114", 1, 16, "unexpected end of expression", None),
     ],
 )
 def test_error_code_message_position_and_hint(text, code, line, col, message, hint):
@@ -100,6 +99,12 @@ def test_error_code_message_position_and_hint(text, code, line, col, message, hi
     assert message in first.message
     if hint is not None:
         assert any(hint in h for h in first.hints), first.hints
+
+
+def test_condition_errors_come_from_the_expression_language_at_file_positions():
+    first = errors("a -> b when x <  # comment\n")[0]
+    assert first.code.startswith("F11")  # F11x belongs to the condition language
+    assert (first.span.line, first.span.col) == (1, 16)
 
 
 def test_not_text_input_is_one_clear_error():
@@ -128,6 +133,13 @@ ask -> end
 """
     found = [where(d)[:2] for d in errors(text)]
     assert found == [("F123", 2), ("F105", 4), ("F105", 7)]
+
+
+def test_a_broken_condition_is_reported_with_the_syntax_errors():
+    text = "action a = f reads\na -> b when x <\nb -> c\nacton d = f\n"
+    found = [where(d)[:2] for d in errors(text)]
+    assert [line for _, line in found] == [1, 2, 4]
+    assert found[0][0] == "F123" and found[1][0].startswith("F11") and found[2][0] == "F105"
 
 
 def test_errors_inside_blocks_do_not_hide_later_ones():
