@@ -24,8 +24,9 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
@@ -238,6 +239,7 @@ class _Settings:
     connect_kwargs: tuple[tuple[str, Any], ...]
     synchronous: str
     busy_timeout_s: float
+    linger_s: float
 
     @property
     def insert_sql(self) -> str:
@@ -312,6 +314,7 @@ class _GroupCommitter:
     failures: list[BaseException] = field(default_factory=list)
     thread: threading.Thread | None = None
     idle: bool = True
+    waiters: int = 0
     closing: bool = False
     commits: int = 0
 
@@ -337,8 +340,7 @@ class _GroupCommitter:
         """Return once ``ticket``'s batch is committed; raise if it, or a batch of rows whose
         savers did not wait, failed."""
         with self.cond:
-            while self.written < ticket.number:
-                self.cond.wait()
+            self._await(lambda: self.written >= ticket.number)
             failures, self.failures = self.failures, []
         if ticket.error is not None:
             raise _as_persistence_error(ticket.error)
@@ -349,15 +351,25 @@ class _GroupCommitter:
         """Wait until every row queued so far (given ``app``: that app's rows) is committed."""
         with self.cond:
             if app is not None:
-                while self.pending_by_app.get(app):
-                    self.cond.wait()
+                self._await(lambda: not self.pending_by_app.get(app))
                 return
             target = self.submitted
-            while self.written < target:
-                self.cond.wait()
+            self._await(lambda: self.written >= target)
             failures, self.failures = self.failures, []
         if failures:
             raise _as_persistence_error(failures[0])
+
+    def _await(self, done: Callable[[], bool]) -> None:
+        """Block (holding ``cond``) until ``done()``; a waiter ends the committer's linger."""
+        if done():
+            return
+        self.waiters += 1
+        self.cond.notify_all()
+        try:
+            while not done():
+                self.cond.wait()
+        finally:
+            self.waiters -= 1
 
     def close(self) -> None:
         """Commit what is queued, then stop the thread (also run at interpreter exit)."""
@@ -368,6 +380,16 @@ class _GroupCommitter:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
+    def _linger(self) -> None:
+        """While nobody waits for a commit, let rows gather for up to ``linger_s``: fewer,
+        larger transactions and fewer thread switches. A waiter or close ends it at once."""
+        deadline = time.monotonic() + self.settings.linger_s
+        while not self.waiters and not self.closing:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.cond.wait(remaining)
+
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
         insert_sql = self.settings.insert_sql
@@ -376,10 +398,11 @@ class _GroupCommitter:
                 while not self.queue and not self.closing:
                     self.idle = True
                     self.cond.wait()
+                self.idle = False
+                self._linger()
                 if not self.queue:
                     break
                 batch, self.queue = self.queue, []
-                self.idle = False
             error: BaseException | None = None
             try:
                 if connection is None:
@@ -489,6 +512,7 @@ class SQLitePersister(BaseStatePersister):
         *,
         synchronous: str = "FULL",
         busy_timeout_s: float = 30.0,
+        linger_s: float = 0.002,
         registry: SerializationRegistry | None = None,
         wait_for_commit: bool = True,
     ) -> None:
@@ -510,6 +534,7 @@ class SQLitePersister(BaseStatePersister):
         }
         self.synchronous = level
         self.busy_timeout_s = busy_timeout_s
+        self.linger_s = linger_s
         self.registry = registry or SerializationRegistry.default()
         self.wait_for_commit = wait_for_commit
         self._store: _SQLiteStore | None = None
@@ -526,6 +551,7 @@ class SQLitePersister(BaseStatePersister):
                     tuple(sorted(self.connect_kwargs.items())),
                     self.synchronous,
                     self.busy_timeout_s,
+                    self.linger_s,
                 )
             )
             self._store = store

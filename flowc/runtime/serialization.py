@@ -33,6 +33,7 @@ TAG = "__flowc__"
 """The key that marks an encoded value; a user dict holding this key is itself encoded."""
 
 _SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # stateless, reusable
 
 
 class StateSerializationError(FlowRuntimeError, TypeError):
@@ -239,8 +240,11 @@ class SerializationRegistry:
     def encode_state(self, values: Mapping[str, Any]) -> str:
         """The JSON text of a state's values. Raises before returning if any value cannot be
         written, so a caller that encodes first never writes half a state."""
-        jsonable = {key: self.to_jsonable(value, key, key) for key, value in values.items()}
-        return json.dumps(jsonable, separators=(",", ":"), ensure_ascii=False)
+        if all(type(value) in _SCALARS for value in values.values()):
+            return _ENCODER.encode(values if type(values) is dict else dict(values))
+        return _ENCODER.encode(
+            {key: self.to_jsonable(value, key, key) for key, value in values.items()}
+        )
 
     # -- decoding -------------------------------------------------------------------------------
 
