@@ -37,6 +37,9 @@ def test_every_catalogue_snippet_gets_its_own_code(label, snippet):
     assert first.code == label.code, (snippet, first)
     assert first.message.startswith(label.message)
     assert first.hints == (label.hint,)
+    lines = snippet.splitlines()
+    assert first.span is not None and first.span.line <= len(lines)
+    assert 1 <= first.span.col <= len(lines[first.span.line - 1]) + 1
 
 
 def test_catalogue_codes_are_unique_and_in_the_syntax_range():
@@ -115,7 +118,7 @@ def test_not_text_input_is_one_clear_error():
 
 def test_expected_tokens_are_put_into_words():
     first = errors("from a import b c\n")[0]
-    assert first.code == "F100"
+    assert where(first) == ("F100", 1, 17)
     assert "found the name `c`" in first.message or "the name `c`" in first.message
     assert "_NL" not in first.message and "__ANON" not in first.message
 
