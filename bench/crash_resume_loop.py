@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "runtime"))
 
-from crash_resume import kill_and_resume, uninterrupted_run  # noqa: E402  (path above)
+from crash_resume import kill_and_resume, uninterrupted_run
 
 
 def main(argv: list[str] | None = None) -> int:
