@@ -1,0 +1,306 @@
+"""Conditions: every key a ``when`` reads exists, and comparisons type-check against the schema.
+
+A key exists when the state schema declares it or some step writes it (an action, a map's
+reduce, a map's item variable). Types come from the schema only (keys written but not declared
+are not checked); ``optional[T]`` admits ``None``, models and ``any`` are unknown, and whatever
+is unknown is accepted. Flagged: ordering between unrelated types (``round < "3"`` on an int),
+equality that can never hold (``round == "3"``), ``in`` on a non-container, arithmetic mixing
+strings and numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flowc.compiler.ast import TypeRef
+from flowc.compiler.checks.common import all_maps, did_you_mean, error, scopes
+from flowc.compiler.checks.dataflow import Dataflow
+from flowc.compiler.ir import FlowIR, StateFieldSpec
+from flowc.errors import Diagnostic, Span
+from flowc.runtime.expression import (
+    Attribute,
+    Binary,
+    BoolOp,
+    Call,
+    Compare,
+    Conditional,
+    Expression,
+    Index,
+    ListLiteral,
+    Literal,
+    Name,
+    Unary,
+    to_source,
+    walk,
+)
+
+F_UNKNOWN_KEY = "F310"
+F_CONDITION_TYPE = "F311"
+
+NUMBER = frozenset({"int", "float", "bool"})
+ORDERED = {"number", "str", "list"}
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    """What a sub-expression may be: a set of kinds (int, float, bool, str, list, dict, none),
+    plus the element type of a list (``item``) or the key and value types of a dict."""
+
+    kinds: frozenset[str]
+    item: Type | None = None
+    value: Type | None = None
+
+
+def check_conditions(ir: FlowIR) -> Iterator[Diagnostic]:
+    schema: dict[str, StateFieldSpec] = {}
+    for scope in scopes(ir):
+        for spec in scope.meta.schema:
+            schema.setdefault(spec.name, spec)
+    known: dict[str, Span | None] = {name: spec.span for name, spec in schema.items()}
+    for key in sorted(Dataflow().written_anywhere(ir)):
+        known.setdefault(key, None)
+    for map_node in all_maps(ir):
+        if map_node.items is not None:
+            known.setdefault(map_node.items.var.name, map_node.items.var.span)
+    types = {name: from_type_ref(spec.type) for name, spec in schema.items()}
+    for scope in scopes(ir):
+        for source, target, arrow in scope.transitions():
+            condition = arrow.condition
+            if condition is None:
+                continue
+            fallback = condition.span
+            for key in condition.expression.reads:
+                if key in known:
+                    continue
+                hint, related = did_you_mean(key, known)
+                yield error(
+                    F_UNKNOWN_KEY,
+                    f"the condition of `{source} -> {target}` reads '{key}', which is not in "
+                    "the state schema and no step writes it",
+                    _name_span(condition.expression, key) or fallback,
+                    hint or f"declare it: `state {{ {key}: … }}`",
+                    related=related,
+                )
+            yield from TypeChecker(types, fallback).check(condition.expression)
+
+
+def from_type_ref(ref: TypeRef) -> Type | None:
+    name = ref.name.value
+    args = [from_type_ref(a) for a in ref.args]
+    if name in ("str", "int", "float", "bool"):
+        return Type(frozenset({name}))
+    if name == "list":
+        return Type(frozenset({"list"}), item=args[0] if args else None)
+    if name == "dict":
+        return Type(
+            frozenset({"dict"}),
+            item=args[0] if args else None,
+            value=args[1] if len(args) > 1 else None,
+        )
+    if name == "optional" and args and args[0] is not None:
+        inner = args[0]
+        return Type(inner.kinds | {"none"}, inner.item, inner.value)
+    return None  # any, a model, or something check_names reports
+
+
+def _name_span(expression: Expression, key: str) -> Span | None:
+    for node in walk(expression):
+        if isinstance(node, Name) and node.id == key and node.span.file != "<generated>":
+            return node.span
+    return None
+
+
+def _categories(kinds: frozenset[str]) -> set[str]:
+    return {"number" if kind in NUMBER else kind for kind in kinds}
+
+
+def _describe(kind: Type) -> str:
+    return " or ".join(sorted(kind.kinds))
+
+
+class TypeChecker:
+    """Infers a ``Type`` (or ``None``: unknown) for each sub-expression, reporting mismatches."""
+
+    def __init__(self, types: dict[str, Type | None], fallback: Span) -> None:
+        self.types = types
+        self.fallback = fallback
+        self.found: list[Diagnostic] = []
+
+    def check(self, expression: Expression) -> list[Diagnostic]:
+        self.infer(expression)
+        return self.found
+
+    def _span(self, node: Expression) -> Span:
+        span = node.span
+        return self.fallback if span.file == "<generated>" else span
+
+    def _report(self, node: Expression, message: str, hint: str) -> None:
+        self.found.append(error(F_CONDITION_TYPE, message, self._span(node), hint))
+
+    def infer(self, node: Expression) -> Type | None:
+        match node:
+            case Literal(value=value):
+                kind = "none" if value is None else type(value).__name__
+                return Type(frozenset({kind}))
+            case Name(id=key):
+                return self.types.get(key)
+            case Attribute():
+                self.infer(node.value)
+                return None
+            case Index():
+                return self._index(node)
+            case Call():
+                return self._call(node)
+            case Unary(op=op, operand=operand):
+                inner = self.infer(operand)
+                return Type(frozenset({"bool"})) if op == "not" else inner
+            case Binary():
+                return self._binary(node)
+            case Compare():
+                self._compare(node)
+                return Type(frozenset({"bool"}))
+            case BoolOp(values=values):
+                return _union([self.infer(v) for v in values])
+            case ListLiteral(items=items):
+                return Type(frozenset({"list"}), item=_union([self.infer(i) for i in items]))
+            case Conditional(test=test, body=body, orelse=orelse):
+                self.infer(test)
+                return _union([self.infer(body), self.infer(orelse)])
+        for child in node.children():
+            self.infer(child)
+        return None
+
+    def _index(self, node: Index) -> Type | None:
+        base = self.infer(node.value)
+        self.infer(node.index)
+        if base is None:
+            return None
+        if base.kinds == {"list"}:
+            return base.item
+        if base.kinds == {"dict"}:
+            return base.value
+        if base.kinds == {"str"}:
+            return base
+        return None
+
+    def _call(self, node: Call) -> Type | None:
+        args = [self.infer(a) for a in node.args]
+        simple = {"len": "int", "bool": "bool", "int": "int", "float": "float", "str": "str"}
+        simple |= {"any": "bool", "all": "bool", "lower": "str", "upper": "str"}
+        if node.func in simple:
+            return Type(frozenset({simple[node.func]}))
+        if node.func == "abs" and args:
+            return args[0]
+        if node.func == "sorted":
+            return Type(frozenset({"list"}), item=args[0].item if args and args[0] else None)
+        return None
+
+    def _binary(self, node: Binary) -> Type | None:
+        left, right = self.infer(node.left), self.infer(node.right)
+        if left is None or right is None:
+            return None
+        if left.kinds <= NUMBER and right.kinds <= NUMBER:
+            if node.op == "/":
+                return Type(frozenset({"float"}))
+            return Type(frozenset({"float"} if "float" in left.kinds | right.kinds else {"int"}))
+        if node.op == "+" and left.kinds == right.kinds and left.kinds in ({"str"}, {"list"}):
+            return left
+        repeat = {"str", "list"}
+        if node.op == "*" and (
+            (left.kinds <= repeat and right.kinds == {"int"})
+            or (right.kinds <= repeat and left.kinds == {"int"})
+        ):
+            return left if left.kinds <= repeat else right
+        if (_categories(left.kinds) & _categories(right.kinds)) == set() or "str" in (
+            left.kinds | right.kinds
+        ):
+            self._report(
+                node,
+                f"`{to_source(node)}` mixes {_describe(left)} and {_describe(right)}",
+                "convert one side first, e.g. `int(x)` or `str(x)`",
+            )
+        return None
+
+    def _compare(self, node: Compare) -> None:
+        operands = [node.left, *node.comparators]
+        inferred = [self.infer(o) for o in operands]
+        for index, op in enumerate(node.ops):
+            left, right = inferred[index], inferred[index + 1]
+            if left is None or right is None:
+                continue
+            self._pair(node, op, operands[index], left, operands[index + 1], right)
+
+    def _pair(
+        self, node: Compare, op: str, left_node: Expression, left: Type, right_node: Expression,
+        right: Type,
+    ) -> None:  # fmt: skip
+        text = f"{to_source(left_node)} {op} {to_source(right_node)}"
+        lc, rc = _categories(left.kinds), _categories(right.kinds)
+        if op in ("<", "<=", ">", ">="):
+            if not (lc & rc & ORDERED):
+                self._report(
+                    node,
+                    f"`{text}` compares {_describe(left)} with {_describe(right)}: "
+                    "they cannot be ordered",
+                    _conversion_hint(left_node, left, right_node, right),
+                )
+        elif op in ("==", "!="):
+            if not (lc & rc):
+                always = "false" if op == "==" else "true"
+                self._report(
+                    node,
+                    f"`{text}` is always {always}: {_describe(left)} is never equal to "
+                    f"{_describe(right)}",
+                    _conversion_hint(left_node, left, right_node, right),
+                )
+        elif op in ("in", "not in"):
+            if not right.kinds & {"list", "str", "dict"}:
+                self._report(
+                    node,
+                    f"`{text}`: '{op}' needs a list, string or dict on the right, "
+                    f"not {_describe(right)}",
+                    "compare with `==` instead, or test membership in a list",
+                )
+            elif right.kinds == {"str"} and "str" not in left.kinds:
+                self._report(
+                    node,
+                    f"`{text}`: only a string can be in a string, not {_describe(left)}",
+                    "convert it with `str(…)`",
+                )
+            elif right.item is not None and not (lc & _categories(right.item.kinds)):
+                self._report(
+                    node,
+                    f"`{text}` is always {'false' if op == 'in' else 'true'}: "
+                    f"the items are {_describe(right.item)}, not {_describe(left)}",
+                    _conversion_hint(left_node, left, right_node, right.item),
+                )
+
+
+def _conversion_hint(left_node: Expression, left: Type, right_node: Expression, right: Type) -> str:
+    if (
+        isinstance(right_node, Literal)
+        and isinstance(right_node.value, str)
+        and left.kinds <= NUMBER
+    ):
+        return f"write the number without quotes: `{right_node.value}`"
+    if (
+        isinstance(left_node, Literal)
+        and isinstance(left_node.value, str)
+        and right.kinds <= NUMBER
+    ):
+        return f"write the number without quotes: `{left_node.value}`"
+    if "str" in left.kinds and right.kinds <= NUMBER:
+        return f"convert first: `int({to_source(left_node)})`"
+    if "str" in right.kinds and left.kinds <= NUMBER:
+        return f"convert first: `int({to_source(right_node)})`"
+    return "compare values of the same type"
+
+
+def _union(types: list[Type | None]) -> Type | None:
+    if not types or any(t is None for t in types):
+        return None
+    kinds: frozenset[str] = frozenset()
+    for kind in types:
+        kinds |= kind.kinds  # type: ignore[union-attr]
+    return Type(kinds)

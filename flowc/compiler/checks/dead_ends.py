@@ -1,0 +1,63 @@
+"""Dead ends: every reachable step has a path to ``end``, and ``end`` itself is reachable.
+
+Steps inside an endless loop are left to ``check_loops``, which names the loop once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import networkx as nx
+
+from flowc.compiler.checks.common import error, scopes
+from flowc.compiler.checks.loops import trapped_cycles
+from flowc.compiler.ir import ENTRY, HALT, FlowIR, NodeKind
+from flowc.errors import Diagnostic, Span
+
+F_DEAD_END = "F215"
+F_NEVER_HALTS = "F216"
+
+
+def check_dead_ends(ir: FlowIR) -> Iterator[Diagnostic]:
+    for scope in scopes(ir):
+        if ENTRY not in scope:
+            continue
+        reached = nx.descendants(scope, ENTRY)
+        if HALT not in reached:
+            where = "the flow" if scope is ir else f"graph '{scope.meta.name}'"
+            last = _last_step(scope)
+            yield error(
+                F_NEVER_HALTS,
+                f"{where} never reaches `end`",
+                scope.meta.span if HALT not in scope else scope.node_of(HALT).span,
+                f"add an arrow to `end` from the step that finishes, e.g. `{last} -> end`",
+            )
+            continue
+        finishing = nx.ancestors(scope, HALT)
+        looping = set().union(*trapped_cycles(scope))
+        for node in scope.steps():
+            name = node.name
+            if name not in reached or name in finishing or name in looping:
+                continue
+            if node.kind is NodeKind.UNKNOWN:
+                continue
+            has_arrows = scope.out_degree(name) > 0
+            yield error(
+                F_DEAD_END,
+                f"step '{name}' is a dead end: no path from it reaches `end`",
+                _where(scope, name) or node.span,
+                f"add `{name} -> end`, or an arrow to a step that finishes"
+                if not has_arrows
+                else f"every arrow from '{name}' leads to steps that never finish",
+            )
+
+
+def _last_step(scope: FlowIR) -> str:
+    names = [node.name for node in scope.steps()]
+    return names[-1] if names else "last_step"
+
+
+def _where(scope: FlowIR, name: str) -> Span | None:
+    for _, _, data in scope.in_edges(name, data=True):
+        return data["edge"].span
+    return None

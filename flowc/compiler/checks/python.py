@@ -1,0 +1,192 @@
+"""The Python side (only with ``import_python``; ``--no-import`` skips it): the modules and names
+the flow refers to import; each action's callable is callable, its parameters accept the bound
+arguments and declared inputs and need nothing else; where the callable declares
+``reads``/``writes`` itself (``@action(reads=…, writes=…)``, duck-typed), they agree with the
+.flow declaration; a custom reducer that declares ``writes`` writes the reduce's keys.
+
+Importing runs the user's module code; that is the point of this check. Each module is imported
+once per run.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+from flowc.compiler.checks.common import all_actions, all_maps, error, scopes, warning
+from flowc.compiler.ir import ActionNode, CallableSpec, FlowIR, PythonImport
+from flowc.compiler.python_refs import F_MODULE_IMPORT, import_object
+from flowc.errors import Diagnostic, FlowBuildError, Span
+
+F_NOT_CALLABLE = "F403"
+F_UNKNOWN_PARAMETER = "F404"
+F_MISSING_PARAMETER = "F405"
+F_DECLARATION_MISMATCH = "F406"
+F_INPUT_MAYBE_UNUSED = "F253"
+
+_FAILED = object()
+_IMPLICIT = {"state", "__context"}
+
+
+def check_python(ir: FlowIR) -> Iterator[Diagnostic]:
+    resolver = _Resolver()
+    for scope in scopes(ir):
+        for spec in scope.meta.imports:
+            if isinstance(spec, PythonImport):
+                resolver.get(spec.module, spec.name, spec.span)
+    for action in all_actions(ir):
+        target = resolver.spec(action.callable)
+        if target is not _FAILED:
+            yield from _check_action(action, target)
+    for map_node in all_maps(ir):
+        for reduce in map_node.reduces:
+            if reduce.callable is None:
+                continue
+            target = resolver.spec(reduce.callable)
+            if target is _FAILED:
+                continue
+            if not callable(target):
+                yield _not_callable(reduce.callable, "a reducer")
+                continue
+            declared = _declared(target, "writes")
+            if declared is not None and set(declared) != set(reduce.target_keys):
+                yield error(
+                    F_DECLARATION_MISMATCH,
+                    f"reducer '{reduce.callable.written}' declares writes "
+                    f"{_listed(declared)}, but this reduce writes {_listed(reduce.target_keys)}",
+                    reduce.span,
+                    f"write `reduce {', '.join(declared)} = …`",
+                )
+        for option in (map_node.options.executor, map_node.options.task_key):
+            spec = getattr(option, "callable", None)
+            if spec is not None:
+                target = resolver.spec(spec)
+                if target is not _FAILED and not callable(target):
+                    yield _not_callable(spec, "an executor factory or key function")
+    yield from resolver.failures
+
+
+class _Resolver:
+    """Imports each ``module:name`` once and remembers failures as diagnostics."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[str, str], Any] = {}
+        self.broken_modules: set[str] = set()
+        self.failures: list[Diagnostic] = []
+
+    def spec(self, spec: CallableSpec) -> Any:
+        if spec.module is None:
+            return _FAILED  # check_names reports it
+        return self.get(spec.module, spec.name, spec.span)
+
+    def get(self, module: str, name: str, span: Span) -> Any:
+        key = (module, name)
+        if module in self.broken_modules:
+            return _FAILED  # reported once, at the first name imported from it
+        if key not in self.cache:
+            try:
+                self.cache[key] = import_object(module, name, flow_file=span.file, span=span)
+            except FlowBuildError as failure:
+                self.cache[key] = _FAILED
+                self.failures.extend(failure.diagnostics)
+                if failure.code == F_MODULE_IMPORT:
+                    self.broken_modules.add(module)
+        return self.cache[key]
+
+
+def _check_action(action: ActionNode, target: Any) -> Iterator[Diagnostic]:
+    declared_reads = _declared(target, "reads")
+    declared_writes = _declared(target, "writes")
+    for flow_keys, own, what in (
+        (action.read_keys, declared_reads, "reads"),
+        (action.write_keys, declared_writes, "writes"),
+    ):
+        if own is not None and flow_keys and set(own) != set(flow_keys):
+            yield error(
+                F_DECLARATION_MISMATCH,
+                f"action '{action.name}' {what} {_listed(flow_keys)} here, but "
+                f"'{action.callable.written}' declares {what} {_listed(own)}",
+                (action.reads if what == "reads" else action.writes)[0].span,
+                f"write `{what} {', '.join(own)}`, or drop the clause to use the callable's",
+            )
+    if not callable(target):
+        if declared_reads is None:
+            yield _not_callable(action.callable, "an action")
+        return
+    parameters = _parameters(target)
+    if parameters is None:
+        return
+    named = {p.name: p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    written = action.callable.written
+    for arg in action.args:
+        if arg.name not in named and not open_ended:
+            yield error(
+                F_UNKNOWN_PARAMETER,
+                f"'{written}' has no parameter '{arg.name}' to bind",
+                arg.span,
+                _parameter_hint(named),
+            )
+    for key in action.inputs:
+        if key.name in named:
+            continue
+        if open_ended:
+            yield warning(
+                F_INPUT_MAYBE_UNUSED,
+                f"input '{key.name}' is not a named parameter of '{written}'; it only reaches "
+                "its **kwargs",
+                key.span,
+                f"name it in the signature, or drop `inputs {key.name}`",
+            )
+        else:
+            yield error(
+                F_UNKNOWN_PARAMETER,
+                f"input '{key.name}' is not a parameter of '{written}'",
+                key.span,
+                _parameter_hint(named),
+            )
+    if not action.inputs:
+        return  # inputs not declared here: the runtime takes them from the signature
+    given = {a.name for a in action.args} | set(action.input_keys) | _IMPLICIT
+    for parameter in named.values():
+        if parameter.default is parameter.empty and parameter.name not in given:
+            yield error(
+                F_MISSING_PARAMETER,
+                f"'{written}' needs '{parameter.name}', which is neither bound nor a declared "
+                f"input of action '{action.name}'",
+                action.inputs[0].span,
+                f"add it to `inputs`, or bind it: `{written}({parameter.name}=…)`",
+            )
+
+
+def _declared(target: Any, what: str) -> tuple[str, ...] | None:
+    value = getattr(target, what, None)
+    if isinstance(value, list | tuple | set | frozenset) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
+def _parameters(target: Any) -> list[inspect.Parameter] | None:
+    try:
+        return list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        return None  # a builtin or an object without a signature: nothing to compare
+
+
+def _parameter_hint(named: dict[str, inspect.Parameter]) -> str:
+    names = [n for n in named if n not in _IMPLICIT]
+    return "its parameters: " + (", ".join(names) or "none besides state")
+
+
+def _not_callable(spec: CallableSpec, role: str) -> Diagnostic:
+    return error(
+        F_NOT_CALLABLE,
+        f"'{spec.qualified}' is not callable, so it cannot be {role}",
+        spec.span,
+        "name a function (or a class with __call__)",
+    )
+
+
+def _listed(keys: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(keys) + "]"

@@ -1,0 +1,33 @@
+"""Shadowed arrows: arrows from one step are tried in order, so any arrow written after that
+step's first default (unconditional) arrow can never be taken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flowc.compiler.checks.common import error, scopes
+from flowc.compiler.ir import FlowIR
+from flowc.errors import Diagnostic, Related
+
+F_SHADOWED = "F218"
+
+
+def check_shadowed(ir: FlowIR) -> Iterator[Diagnostic]:
+    for scope in scopes(ir):
+        for source in scope.nodes:
+            default = None
+            for _, target, arrow in scope.outgoing(source):
+                if default is None:
+                    if arrow.is_default:
+                        default = (target, arrow)
+                    continue
+                default_target, default_arrow = default
+                yield error(
+                    F_SHADOWED,
+                    f"`{source} -> {target}` is never taken: the earlier default arrow "
+                    f"`{source} -> {default_target}` always is",
+                    arrow.span,
+                    f"move the default `{source} -> {default_target}` after this arrow "
+                    "(arrows are tried in the order written)",
+                    related=(Related("the default arrow is here", default_arrow.span),),
+                )

@@ -1,0 +1,121 @@
+"""Style warnings: an import nothing uses (F250), a declaration nothing uses (F251), a state
+field nothing reads or writes (F252). ``--strict`` makes them errors.
+
+A file with no transitions is a library: its declarations are what other files import, so
+F251 does not apply to its top level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flowc.compiler.ast import TypeRef
+from flowc.compiler.checks.common import all_actions, all_maps, scopes, warning
+from flowc.compiler.checks.dataflow import Dataflow
+from flowc.compiler.ir import (
+    ActionNode,
+    FlowImport,
+    FlowIR,
+    ItemsFromState,
+)
+from flowc.errors import Diagnostic
+
+F_UNUSED_IMPORT = "F250"
+F_UNUSED_DECLARATION = "F251"
+F_UNUSED_FIELD = "F252"
+
+
+def check_unused(ir: FlowIR) -> Iterator[Diagnostic]:
+    used_names = _used_names(ir)
+    yield from _imports(ir, used_names)
+    for scope in scopes(ir):
+        if scope is ir and ir.number_of_nodes() == 0:
+            continue
+        if scope.meta.span.file != ir.meta.span.file:
+            continue  # another file's graph: that file's own check reports it
+        for declared in scope.meta.declarations:
+            if declared.name in used_names or declared.span.file != ir.meta.span.file:
+                continue
+            yield warning(
+                F_UNUSED_DECLARATION,
+                f"{declared.kind.value} '{declared.name}' is declared but never used",
+                declared.span,
+                f"use it in a transition (`… -> {declared.name}`) or a map, or remove it",
+            )
+    yield from _fields(ir)
+
+
+def _used_names(ir: FlowIR) -> set[str]:
+    used: set[str] = set()
+    for scope in scopes(ir):
+        used.update(scope.nodes)
+    for map_node in all_maps(ir):
+        used.update(branch.ref for branch in map_node.branches)
+    for action in all_actions(ir):
+        if action.base:
+            used.add(action.base)
+    return used
+
+
+def _imports(ir: FlowIR, used_names: set[str]) -> Iterator[Diagnostic]:
+    referenced = set(used_names)
+    file = ir.meta.span.file
+    for action in all_actions(ir):
+        referenced.add(action.callable.written)
+    for map_node in all_maps(ir):
+        for reduce in map_node.reduces:
+            if reduce.callable is not None:
+                referenced.add(reduce.callable.written)
+        for option in (map_node.options.executor, map_node.options.task_key):
+            spec = getattr(option, "callable", None)
+            if spec is not None:
+                referenced.add(spec.written)
+    for spec in ir.meta.schema:
+        referenced.update(_type_names(spec.type))
+    for item in ir.meta.imports:
+        if item.local in referenced or item.span.file != file:
+            continue
+        source = f'"{item.path}"' if isinstance(item, FlowImport) else item.module
+        yield warning(
+            F_UNUSED_IMPORT,
+            f"'{item.local}' is imported from {source} but never used",
+            item.span,
+            "remove it from the import",
+        )
+
+
+def _type_names(ref: TypeRef) -> Iterator[str]:
+    yield ref.name.value
+    for arg in ref.args:
+        yield from _type_names(arg)
+
+
+def _fields(ir: FlowIR) -> Iterator[Diagnostic]:
+    touched = set(Dataflow().written_anywhere(ir))
+    for action in all_actions(ir):
+        touched.update(action.read_keys)
+    for map_node in all_maps(ir):
+        if map_node.items is not None:
+            touched.add(map_node.items.var.name)
+            if isinstance(map_node.items.source, ItemsFromState):
+                touched.add(map_node.items.source.key.name)
+        for reduce in map_node.reduces:
+            touched.update(reduce.reads)
+        task_key = map_node.options.task_key
+        if task_key is not None and task_key.field_path:
+            touched.add(task_key.field_path[0])
+    for scope in scopes(ir):
+        for _, _, arrow in scope.transitions():
+            if arrow.condition is not None:
+                touched.update(arrow.condition.expression.reads)
+    undeclared = any(isinstance(a, ActionNode) and not a.reads for a in all_actions(ir))
+    if undeclared:
+        return  # an action reading what its @action declares may use any field
+    for spec in ir.meta.schema:
+        if spec.name not in touched:
+            yield warning(
+                F_UNUSED_FIELD,
+                f"state field '{spec.name}' is never read or written",
+                spec.span,
+                "remove it, or use it in an action's `reads`/`writes` or a condition",
+            )
