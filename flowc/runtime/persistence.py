@@ -315,6 +315,7 @@ class _GroupCommitter:
     thread: threading.Thread | None = None
     idle: bool = True
     waiters: int = 0
+    pid: int = field(default_factory=os.getpid)
     closing: bool = False
     commits: int = 0
 
@@ -373,6 +374,8 @@ class _GroupCommitter:
 
     def close(self) -> None:
         """Commit what is queued, then stop the thread (also run at interpreter exit)."""
+        if self.pid != os.getpid():  # a forked child: the thread and its lock stayed behind
+            return
         with self.cond:
             self.closing = True
             self.cond.notify_all()
