@@ -29,7 +29,7 @@ def check_dead_ends(ir: FlowIR) -> Iterator[Diagnostic]:
             yield error(
                 F_NEVER_HALTS,
                 f"{where} never reaches `end`",
-                scope.meta.span if HALT not in scope else scope.node_of(HALT).span,
+                scope.node_of(HALT if HALT in scope else ENTRY).span,
                 f"add an arrow to `end` from the step that finishes, e.g. `{last} -> end`",
             )
             continue
