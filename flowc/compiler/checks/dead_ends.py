@@ -23,6 +23,9 @@ def check_dead_ends(ir: FlowIR) -> Iterator[Diagnostic]:
         if ENTRY not in scope:
             continue
         reached = nx.descendants(scope, ENTRY)
+        looping = set().union(*trapped_cycles(scope))
+        if HALT not in reached and looping:
+            continue  # check_loops names the loop that keeps the flow from ending
         if HALT not in reached:
             where = "the flow" if scope is ir else f"graph '{scope.meta.name}'"
             last = _last_step(scope)
@@ -34,7 +37,6 @@ def check_dead_ends(ir: FlowIR) -> Iterator[Diagnostic]:
             )
             continue
         finishing = nx.ancestors(scope, HALT)
-        looping = set().union(*trapped_cycles(scope))
         for node in scope.steps():
             name = node.name
             if name not in reached or name in finishing or name in looping:

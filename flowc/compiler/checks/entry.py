@@ -1,19 +1,18 @@
-"""Entry and end: each scope has exactly one unconditional ``start -> x``; nothing leads into
-``start`` and nothing leaves ``end``. A file with no transitions at all is a library of graphs
-(it is imported, not run) and needs no entry."""
+"""Entry: each scope has exactly one unconditional ``start -> x``. (Arrows into ``start`` or out
+of ``end`` are syntax errors, F108.) A file with no transitions at all is a library of graphs (it
+is imported, not run) and needs no entry."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from flowc.compiler.checks.common import error, scopes
-from flowc.compiler.ir import ENTRY, HALT, FlowIR
+from flowc.compiler.ir import ENTRY, FlowIR
 from flowc.errors import Diagnostic, Related
 
 F_NO_ENTRY = "F210"
 F_SEVERAL_ENTRIES = "F211"
 F_CONDITIONAL_ENTRY = "F212"
-F_ARROW_AT_MARKER = "F213"
 
 
 def check_entry(ir: FlowIR) -> Iterator[Diagnostic]:
@@ -21,21 +20,6 @@ def check_entry(ir: FlowIR) -> Iterator[Diagnostic]:
         if scope is ir and scope.number_of_nodes() == 0:
             continue
         yield from _entry(scope, is_top=scope is ir)
-        for source, target, arrow in scope.transitions():
-            if target == ENTRY:
-                yield error(
-                    F_ARROW_AT_MARKER,
-                    "an arrow cannot lead to `start`",
-                    arrow.span,
-                    f"to go back to the first step, name it: `{source} -> {scope.entry or '…'}`",
-                )
-            if source == HALT:
-                yield error(
-                    F_ARROW_AT_MARKER,
-                    "no arrow can leave `end`: the flow stops there",
-                    arrow.span,
-                    "remove this arrow, or put a step before `end`",
-                )
 
 
 def _entry(scope: FlowIR, *, is_top: bool) -> Iterator[Diagnostic]:

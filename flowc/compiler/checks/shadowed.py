@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flowc.compiler.checks.common import error, scopes
-from flowc.compiler.ir import FlowIR
+from flowc.compiler.ir import ENTRY, FlowIR
 from flowc.errors import Diagnostic, Related
 
 F_SHADOWED = "F218"
@@ -15,6 +15,8 @@ F_SHADOWED = "F218"
 def check_shadowed(ir: FlowIR) -> Iterator[Diagnostic]:
     for scope in scopes(ir):
         for source in scope.nodes:
+            if source == ENTRY:
+                continue  # several entries are check_entry's
             default = None
             for _, target, arrow in scope.outgoing(source):
                 if default is None:
