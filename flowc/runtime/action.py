@@ -1,0 +1,310 @@
+"""Actions: what a step runs, and what it declares it reads, writes and needs as inputs.
+
+Three shapes, as in Burr: ``@action``-decorated functions (single step, returning ``State`` or
+``(result, State)``), ``SingleStepAction`` subclasses (``run_and_update``), and two-phase
+``Action`` subclasses (``run`` then ``update``). ``bind`` and ``with_name`` return new objects and
+work on all three. How an action is called is analysed once, into an ``ActionPlan``.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flowc.errors import FlowRuntimeError, Span
+
+CONTEXT_INPUT = "__context"
+
+
+class ActionDefinitionError(FlowRuntimeError, ValueError):
+    """An action is declared in a way that cannot run (bad reads/writes, binding, name)."""
+
+    default_code = "F506"
+
+
+class Action(abc.ABC):
+    """A two-phase action: ``run`` computes a result from state, ``update`` folds it in."""
+
+    _name: str | None = None
+    _bound: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated, per instance by bind()
+    origin: Span | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @property
+    @abc.abstractmethod
+    def reads(self) -> list[str]: ...
+
+    @property
+    @abc.abstractmethod
+    def writes(self) -> list[str]: ...
+
+    @property
+    def inputs(self) -> list[str] | tuple[list[str], list[str]]:
+        """Runtime inputs: a list of required names, or ``(required, optional)``."""
+        return []
+
+    @property
+    def bound(self) -> dict[str, Any]:
+        return dict(self._bound)
+
+    def run(self, state: Any, **run_kwargs: Any) -> dict:
+        raise NotImplementedError(f"{type(self).__name__} must implement run()")
+
+    def update(self, result: dict, state: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement update()")
+
+    @property
+    def single_step(self) -> bool:
+        return False
+
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.run)
+
+    def with_name(self, name: str) -> Action:
+        clone = copy.copy(self)
+        clone._name = name
+        clone.__dict__.pop("_flowc_plan", None)
+        return clone
+
+    def bind(self, **kwargs: Any) -> Action:
+        clone = copy.copy(self)
+        clone._bound = {**self._bound, **kwargs}
+        clone.__dict__.pop("_flowc_plan", None)
+        return clone
+
+    def with_origin(self, origin: Span | None) -> Action:
+        clone = copy.copy(self)
+        clone.origin = origin
+        return clone
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} reads={self.reads} writes={self.writes}>"
+
+
+class SingleStepAction(Action):
+    """An action that computes its result and its new state in one call."""
+
+    @property
+    def single_step(self) -> bool:
+        return True
+
+    @abc.abstractmethod
+    def run_and_update(self, state: Any, **run_kwargs: Any) -> tuple[dict, Any]: ...
+
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.run_and_update)
+
+
+class FunctionBasedAction(SingleStepAction):
+    """An ``@action`` function as an action object."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        reads: Sequence[str],
+        writes: Sequence[str],
+        bound: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._fn = fn
+        self._reads = list(reads)
+        self._writes = list(writes)
+        self._bound = dict(bound or {})
+        self._name = name
+        parameters = list(inspect.signature(fn).parameters.values())
+        if not parameters:
+            raise ActionDefinitionError(
+                f"action function {fn.__qualname__} must take the state as its first parameter",
+                hints=("def my_action(state: State, ...) -> State",),
+            )
+        unknown = [key for key in self._bound if not _accepts(parameters, key)]
+        if unknown:
+            raise ActionDefinitionError(
+                f"cannot bind {', '.join(map(repr, unknown))} to {fn.__qualname__}: "
+                "it has no such parameter",
+                hints=(f"its parameters: {', '.join(p.name for p in parameters[1:]) or 'none'}",),
+            )
+        self._parameters = parameters
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        return self._fn
+
+    @property
+    def reads(self) -> list[str]:
+        return self._reads
+
+    @property
+    def writes(self) -> list[str]:
+        return self._writes
+
+    @property
+    def inputs(self) -> tuple[list[str], list[str]]:
+        required, optional = [], []
+        for parameter in self._parameters[1:]:
+            if parameter.name in self._bound or parameter.kind in (
+                parameter.VAR_POSITIONAL,
+                parameter.VAR_KEYWORD,
+            ):
+                continue
+            target = optional if parameter.default is not parameter.empty else required
+            target.append(parameter.name)
+        return required, optional
+
+    def run_and_update(self, state: Any, **run_kwargs: Any) -> tuple[dict, Any]:
+        return normalise_result(self, self._fn(state, **self._bound, **run_kwargs))
+
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self._fn)
+
+    def bind(self, **kwargs: Any) -> FunctionBasedAction:
+        return FunctionBasedAction(
+            self._fn, self._reads, self._writes, {**self._bound, **kwargs}, self._name
+        )
+
+    def with_name(self, name: str) -> FunctionBasedAction:
+        clone = FunctionBasedAction(self._fn, self._reads, self._writes, self._bound, name)
+        clone.origin = self.origin
+        return clone
+
+    def __reduce__(self):  # by reference to the module-level function (process executors)
+        return (
+            _rebuild_function_action,
+            (self._fn, self._reads, self._writes, self._bound, self._name, self.origin),
+        )
+
+
+def _rebuild_function_action(fn, reads, writes, bound, name, origin) -> FunctionBasedAction:
+    rebuilt = FunctionBasedAction(fn, reads, writes, bound, name)
+    rebuilt.origin = origin
+    return rebuilt
+
+
+def _accepts(parameters: list[inspect.Parameter], key: str) -> bool:
+    return any(p.name == key for p in parameters[1:]) or any(
+        p.kind is p.VAR_KEYWORD for p in parameters
+    )
+
+
+def action(reads: Sequence[str], writes: Sequence[str]) -> Callable[[Callable], Callable]:
+    """Declare a function as an action. The function stays callable as it is; it gains
+    ``.bind(**kw)`` and ``.with_name(name)``, which return action objects."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        function_action = FunctionBasedAction(fn, reads, writes, name=fn.__name__)
+        fn.action_function = function_action  # type: ignore[attr-defined]
+        fn.bind = function_action.bind  # type: ignore[attr-defined]
+        fn.with_name = function_action.with_name  # type: ignore[attr-defined]
+        fn.reads = function_action.reads  # type: ignore[attr-defined]
+        fn.writes = function_action.writes  # type: ignore[attr-defined]
+        return fn
+
+    return decorate
+
+
+def create_action(candidate: Any, name: str | None = None) -> Action:
+    """An action object from an ``Action`` or an ``@action`` function, named ``name`` if given."""
+    if isinstance(candidate, Action):
+        found = candidate
+    elif callable(candidate) and isinstance(getattr(candidate, "action_function", None), Action):
+        found = candidate.action_function
+    else:
+        raise ActionDefinitionError(
+            f"{candidate!r} is not an action",
+            hints=(
+                "decorate the function with @action(reads=[...], writes=[...])",
+                "or subclass flowc.runtime.Action",
+            ),
+        )
+    if name is not None and found.name != name:
+        found = found.with_name(name)
+    if found.name is None:
+        raise ActionDefinitionError(
+            f"action {found!r} has no name",
+            hints=("pass it as a keyword (with_actions(my_name=...)) or call .with_name(...)",),
+        )
+    return found
+
+
+class InvalidActionResultError(FlowRuntimeError, TypeError):
+    """An action returned something other than a State or (dict, State)."""
+
+    default_code = "F505"
+
+
+def normalise_result(action: Action, out: Any) -> tuple[dict, Any]:
+    from flowc.runtime.state import State
+
+    if isinstance(out, State):
+        return {}, out
+    if type(out) is tuple and len(out) == 2 and isinstance(out[1], State):
+        return out
+    raise InvalidActionResultError(
+        f"action '{action.name}' returned {type(out).__name__}; "
+        "an action returns a State or a (result_dict, State) pair",
+        hints=("end the action with `return state.update(...)`",),
+        span=action.origin,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ActionPlan:
+    """How to call one action, worked out once: what the step loop needs on every step."""
+
+    name: str
+    single_step: bool
+    is_async: bool
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    wants_context: bool
+    writes: frozenset[str]
+    call: Callable[..., Any]
+    bound: dict[str, Any]
+
+
+def plan_for(action: Action) -> ActionPlan:
+    """The cached ``ActionPlan`` of ``action``."""
+    plan = action.__dict__.get("_flowc_plan")
+    if plan is None:
+        plan = _make_plan(action)
+        action.__dict__["_flowc_plan"] = plan
+    return plan
+
+
+def _make_plan(action: Action) -> ActionPlan:
+    raw = action.inputs
+    if isinstance(raw, tuple) and len(raw) == 2 and not isinstance(raw[0], str):
+        required, optional = list(raw[0]), list(raw[1])
+    else:
+        required, optional = list(raw), []
+    wants_context = CONTEXT_INPUT in required or CONTEXT_INPUT in optional
+    required = [name for name in required if not name.startswith("__")]
+    optional = [name for name in optional if not name.startswith("__")]
+    is_function = isinstance(action, FunctionBasedAction)
+    if is_function:
+        call = action.fn
+        bound = action._bound
+    elif action.single_step:
+        call = action.run_and_update
+        bound = {}
+    else:
+        call = action.run
+        bound = action._bound
+    return ActionPlan(
+        name=action.name or type(action).__name__,
+        single_step=action.single_step,
+        is_async=action.is_async(),
+        required=tuple(required),
+        optional=tuple(optional),
+        wants_context=wants_context,
+        writes=frozenset(action.writes),
+        call=call,
+        bound=dict(bound),
+    )

@@ -1,0 +1,289 @@
+"""``ApplicationBuilder``: assembles a graph, a starting state and the adapters that observe it.
+
+Everything is checked in ``build()``, where the graph is validated, a saved run is loaded if
+``initialize_from`` was given, and the first action is chosen.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flowc.errors import FlowCheckError
+from flowc.runtime.action import Action
+from flowc.runtime.application import Application, ParentPointer
+from flowc.runtime.graph import Graph, GraphBuilder, _did_you_mean
+from flowc.runtime.hooks import HookSet
+from flowc.runtime.state import State, state_from_model
+
+
+class ApplicationDefinitionError(FlowCheckError, ValueError):
+    """The builder was given something it cannot build (no entrypoint, an unknown one...)."""
+
+    default_code = "F264"
+
+
+@dataclass(frozen=True, slots=True)
+class _Initializer:
+    loader: Any
+    resume_at_next_action: bool
+    default_state: Any
+    default_entrypoint: str | None
+    fork_from_app_id: str | None
+    fork_from_partition_key: str | None
+    fork_from_sequence_id: int | None
+
+
+class PersisterHook:
+    """Saves the state after every step through a persister's ``save``."""
+
+    def __init__(self, persister: Any) -> None:
+        self.persister = persister
+
+    def post_run_step(
+        self,
+        *,
+        app_id: str,
+        partition_key: str | None,
+        sequence_id: int,
+        state: State,
+        action: Action,
+        exception: BaseException | None,
+        **future_kwargs: Any,
+    ) -> None:
+        self.persister.save(
+            partition_key,
+            app_id,
+            sequence_id,
+            action.name,
+            state,
+            "completed" if exception is None else "failed",
+        )
+
+
+def _as_state(value: Any, schema: Any = None) -> State:
+    if isinstance(value, State):
+        return value if schema is None or value.schema is not None else value.with_schema(schema)
+    if value is None:
+        return State(schema=schema)
+    if hasattr(value, "model_fields") and not isinstance(value, type):  # a pydantic instance
+        return state_from_model(value)
+    if isinstance(value, Mapping):
+        return State(value, schema=schema)
+    raise ApplicationDefinitionError(
+        f"cannot use {type(value).__name__} as state",
+        hints=("pass keyword values, a dict, a State or a pydantic model instance",),
+    )
+
+
+class ApplicationBuilder:
+    """Fluent builder for ``Application`` (the reference page's API)."""
+
+    def __init__(self) -> None:
+        self._graph_builder = GraphBuilder()
+        self._graph: Graph | None = None
+        self._state: State | None = None
+        self._schema: Any = None
+        self._entrypoint: str | None = None
+        self._app_id: str | None = None
+        self._partition_key: str | None = None
+        self._sequence_id: int | None = None
+        self._hooks: list[Any] = []
+        self._tracker: Any = None
+        self._persister: Any = None
+        self._initializer: _Initializer | None = None
+        self._executor: Any = None
+        self._parent: ParentPointer | None = None
+
+    # -- the graph --
+
+    def with_actions(self, *args: Any, **kwargs: Any) -> ApplicationBuilder:
+        self._graph_builder.with_actions(*args, **kwargs)
+        return self
+
+    with_action = with_actions
+
+    def with_transitions(self, *transitions: Any) -> ApplicationBuilder:
+        self._graph_builder.with_transitions(*transitions)
+        return self
+
+    def with_graph(self, graph: Graph) -> ApplicationBuilder:
+        self._graph = graph
+        return self
+
+    # -- where it starts --
+
+    def with_state(self, *state: Any, **values: Any) -> ApplicationBuilder:
+        """Keyword values, a ``State``, a dict, or a pydantic model instance (typed state)."""
+        if len(state) > 1:
+            raise ApplicationDefinitionError("with_state takes at most one positional state")
+        base = _as_state(state[0] if state else None)
+        if base.schema is not None:
+            self._schema = base.schema
+        self._state = base.update(**values) if values else base
+        return self
+
+    def with_state_schema(self, model: type) -> ApplicationBuilder:
+        """Declare the state's schema (a pydantic model class) without giving values."""
+        self._schema = model
+        return self
+
+    def with_entrypoint(self, action: str) -> ApplicationBuilder:
+        self._entrypoint = action
+        return self
+
+    def with_identifiers(
+        self,
+        app_id: str | None = None,
+        partition_key: str | None = None,
+        sequence_id: int | None = None,
+    ) -> ApplicationBuilder:
+        self._app_id = app_id
+        self._partition_key = partition_key
+        self._sequence_id = sequence_id
+        return self
+
+    # -- who observes it --
+
+    def with_hooks(self, *hooks: Any) -> ApplicationBuilder:
+        self._hooks.extend(hooks)
+        return self
+
+    def with_tracker(
+        self, tracker: Any = "local", project: str = "default", params: dict | None = None
+    ) -> ApplicationBuilder:
+        """A tracker object (a hook with ``copy()``), or ``"local"`` for a LocalTrackingClient."""
+        if isinstance(tracker, str):
+            if tracker != "local":
+                raise ApplicationDefinitionError(
+                    f"unknown tracker {tracker!r}", hints=("use 'local' or a tracker object",)
+                )
+            from flowc.runtime.tracking import LocalTrackingClient
+
+            tracker = LocalTrackingClient(project, **(params or {}))
+        self._tracker = tracker
+        return self
+
+    def with_state_persister(self, persister: Any, on_every: str = "step") -> ApplicationBuilder:
+        if on_every != "step":
+            raise ApplicationDefinitionError(
+                f"on_every={on_every!r} is not supported", hints=("use on_every='step'",)
+            )
+        self._persister = persister
+        return self
+
+    def initialize_from(
+        self,
+        initializer: Any,
+        resume_at_next_action: bool = True,
+        default_state: Any = None,
+        default_entrypoint: str | None = None,
+        fork_from_app_id: str | None = None,
+        fork_from_partition_key: str | None = None,
+        fork_from_sequence_id: int | None = None,
+    ) -> ApplicationBuilder:
+        """Load a saved run at build time (or fork one); start fresh from the defaults when
+        nothing is saved. A step saved as failed is retried; a completed one is moved past."""
+        self._initializer = _Initializer(
+            initializer,
+            resume_at_next_action,
+            default_state,
+            default_entrypoint,
+            fork_from_app_id,
+            fork_from_partition_key,
+            fork_from_sequence_id,
+        )
+        return self
+
+    def with_parallel_executor(self, executor_or_factory: Any) -> ApplicationBuilder:
+        """An executor instance or a zero-argument factory, used by parallel actions."""
+        self._executor = executor_or_factory
+        return self
+
+    def with_spawning_parent(
+        self, app_id: str, sequence_id: int | None, partition_key: str | None = None
+    ) -> ApplicationBuilder:
+        self._parent = ParentPointer(app_id, sequence_id, partition_key)
+        return self
+
+    with_parent = with_spawning_parent
+
+    # -- build --
+
+    def build(self) -> Application:
+        graph = self._graph if self._graph is not None else self._graph_builder.build()
+        app_id = self._app_id
+        state, next_action, prior, sequence_id = self._starting_point(graph)
+        if app_id is None or (self._initializer and self._initializer.fork_from_app_id):
+            app_id = app_id or str(uuid.uuid4())
+        hooks = list(self._hooks)
+        if self._tracker is not None:
+            hooks.append(self._tracker)
+        if self._persister is not None:
+            initialize = getattr(self._persister, "initialize", None)
+            if callable(initialize):
+                initialize()
+            hooks.append(PersisterHook(self._persister))
+        return Application(
+            graph=graph,
+            state=state,
+            next_action=next_action,
+            prior_action=prior,
+            app_id=app_id,
+            partition_key=self._partition_key,
+            sequence_id=sequence_id,
+            hooks=HookSet.of(hooks),
+            tracker=self._tracker,
+            state_persister=self._persister,
+            state_initializer=self._initializer.loader if self._initializer else None,
+            parallel_executor=self._executor,
+            parent=self._parent,
+        )
+
+    def _entry(self, graph: Graph, name: str | None) -> Action:
+        if name is None:
+            raise ApplicationDefinitionError(
+                "the application has no entrypoint",
+                hints=("call .with_entrypoint('first_action')",),
+            )
+        if not graph.has_action(name):
+            known = [action.name for action in graph.actions]
+            raise ApplicationDefinitionError(
+                f"the entrypoint '{name}' is not an action of the application",
+                hints=_did_you_mean(name, known) or (f"actions: {', '.join(known) or 'none'}",),
+            )
+        return graph.get_action(name)
+
+    def _starting_point(self, graph: Graph) -> tuple[State, Action | None, str | None, int]:
+        """(state, next action or None when it follows ``prior``, prior action, sequence id)."""
+        start_sequence = self._sequence_id or 0
+        init = self._initializer
+        if init is None:
+            state = _as_state(self._state, self._schema)
+            return state, self._entry(graph, self._entrypoint), None, start_sequence
+        loaded = self._load(init)
+        if loaded is None:
+            default = init.default_state if init.default_state is not None else self._state
+            state = _as_state(default, self._schema)
+            entry = init.default_entrypoint or self._entrypoint
+            return state, self._entry(graph, entry), None, start_sequence
+        state = _as_state(loaded["state"], self._schema)
+        position, sequence_id = loaded.get("position"), loaded.get("sequence_id") or 0
+        if position is None:
+            entry = init.default_entrypoint or self._entrypoint
+            return state, self._entry(graph, entry), None, sequence_id
+        if loaded.get("status") == "failed" or not init.resume_at_next_action:
+            return state, self._entry(graph, position), None, sequence_id
+        self._entry(graph, position)  # the saved position must still exist
+        return state, None, position, sequence_id + 1
+
+    def _load(self, init: _Initializer) -> Mapping[str, Any] | None:
+        forking = init.fork_from_app_id is not None
+        app_id = init.fork_from_app_id if forking else self._app_id
+        if app_id is None:
+            return None
+        partition_key = init.fork_from_partition_key if forking else self._partition_key
+        sequence_id = init.fork_from_sequence_id if forking else None
+        return init.loader.load(partition_key, app_id, sequence_id)
