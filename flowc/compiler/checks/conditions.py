@@ -273,7 +273,9 @@ class TypeChecker:
                     node,
                     f"`{text}` is always {'false' if op == 'in' else 'true'}: "
                     f"the items are {_describe(right.item)}, not {_describe(left)}",
-                    _conversion_hint(left_node, left, right_node, right.item),
+                    f"convert it first: `str({to_source(left_node)})`"
+                    if right.item.kinds == {"str"}
+                    else "compare values of the same type",
                 )
 
 

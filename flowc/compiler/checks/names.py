@@ -112,14 +112,15 @@ def _callables(
             references.append((options.executor.callable, "executor"))
         if options.task_key is not None and options.task_key.callable is not None:
             references.append((options.task_key.callable, "task key"))
+    self_referenced = {d.span for d in ir.meta.problems if d.code == F_SELF_REFERENCE}
     for spec, user in references:
-        if spec.resolved or (spec.span, spec.written) in seen:
+        if spec.resolved or (spec.span, spec.written) in seen or spec.span in self_referenced:
             continue
         seen.add((spec.span, spec.written))
         if spec.written in kinds:
             yield error(
                 F_WRONG_KIND,
-                f"'{spec.written}' is a {kinds[spec.written]}, not a Python callable",
+                f"'{spec.written}' is {_article(kinds[spec.written])}, not a Python callable",
                 spec.span,
                 f"the {user} needs an imported function or `package.module:function`",
                 related=_related(spec.written, declared),
@@ -218,3 +219,7 @@ def _type_ref(ref: TypeRef, imported: dict[str, Span]) -> Iterator[Diagnostic]:
         yield error(F_UNKNOWN_TYPE, f"model type '{name}' takes no type arguments", ref.span)
     for arg in ref.args:
         yield from _type_ref(arg, imported)
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"

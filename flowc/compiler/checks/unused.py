@@ -72,9 +72,12 @@ def _imports(ir: FlowIR, used_names: set[str]) -> Iterator[Diagnostic]:
                 referenced.add(spec.written)
     for spec in ir.meta.schema:
         referenced.update(_type_names(spec.type))
+    loaded = {declared.name for declared in ir.meta.declarations}
     for item in ir.meta.imports:
         if item.local in referenced or item.span.file != file:
             continue
+        if isinstance(item, FlowImport) and item.local not in loaded:
+            continue  # the import failed: check_lowering reports why
         source = f'"{item.path}"' if isinstance(item, FlowImport) else item.module
         yield warning(
             F_UNUSED_IMPORT,

@@ -8,11 +8,11 @@ from the same directory.
 from __future__ import annotations
 
 import pytest
+from fixture_cases import Case, load_cases
 
 from flowc.compiler.checks import run_checks
 from flowc.compiler.lower import lower
 from flowc.compiler.parse import parse_or_raise
-from fixture_cases import Case, load_cases
 
 CHECK_FILES = (
     "names",
@@ -37,7 +37,9 @@ def test_fixture(case: Case) -> None:
     found = run_checks(lower(module), import_python=case.file.stem == "python")
     positions = sorted((d.code, d.span.line, d.span.col) for d in found if d.span)
     expected = sorted((e.code, e.line, e.col) for e in case.expected)
-    assert positions == expected, [f"{d.code} {d.span.line}:{d.span.col} {d.message}" for d in found]
+    assert positions == expected, [
+        f"{d.code} {d.span.line}:{d.span.col} {d.message}" for d in found
+    ]
     for expectation in case.expected:
         if expectation.hint is None:
             continue
