@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flowc import __version__
+from flowc.commands import check as check_command
+from flowc.commands import compile as compile_command
 from flowc.errors import FlowError
 
 EXIT_OK = 0
@@ -66,6 +68,8 @@ def run_fmt(args: argparse.Namespace) -> int:
 
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Handler]]] = {
     "fmt": ("rewrite .flow files in canonical layout", _fmt_arguments),
+    "check": (check_command.SUMMARY, check_command.add_arguments),
+    "compile": (compile_command.SUMMARY, compile_command.add_arguments),
 }
 
 

@@ -1,0 +1,3 @@
+"""``flowc`` subcommands, one module each: ``add_arguments(parser) -> handler`` (the form
+``flowc.cli.SUBCOMMANDS`` takes), ``register(subparsers)`` for other hosts, and ``run(args)``
+returning the exit code."""

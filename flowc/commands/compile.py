@@ -1,0 +1,88 @@
+"""``flowc compile FILE --emit ir [-o OUT]``: the checked flow as JSON IR (see docs/compiler.md).
+
+``--emit python`` (a Python module on ``flowc.runtime``) is added by the build/emit side; until
+``flowc.compiler.emit`` exists it is refused with a clear message. Without ``-o`` the output goes
+to stdout. Diagnostics go to stderr. Exit codes: 0 written (warnings allowed), 1 errors in the
+flow (nothing written) or output not writable, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowc.errors import FlowError
+
+SUMMARY = "compile a .flow file to JSON IR (or a Python module)"
+EXIT_OK = 0
+EXIT_ERRORS = 1
+EMITTERS = ("ir", "python")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> Any:
+    parser.add_argument("file", metavar="FILE", type=Path, help="the .flow file")
+    parser.add_argument(
+        "--emit",
+        choices=EMITTERS,
+        default="ir",
+        help="ir: the checked IR as JSON (default); python: a module on flowc.runtime",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument(
+        "--no-import",
+        action="store_true",
+        help="do not import the Python modules the flow names (skips the Python-side checks)",
+    )
+    parser.epilog = "exit codes: 0 written, 1 errors in the flow, 2 usage error"
+    return run
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("compile", help=SUMMARY, description=SUMMARY)
+    parser.set_defaults(handler=add_arguments(parser))
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from flowc.commands.report import render_report
+    from flowc.compiler import compile_file
+
+    if args.emit == "python" and importlib.util.find_spec("flowc.compiler.emit") is None:
+        print(
+            "flowc compile: --emit python is not available in this build yet; use --emit ir",
+            file=sys.stderr,
+        )
+        return EXIT_ERRORS
+    try:
+        compiled = compile_file(args.file, import_python=not args.no_import, strict=args.strict)
+    except FlowError as error:
+        print(render_report(error.diagnostics, {str(args.file): error.source}), file=sys.stderr)
+        return EXIT_ERRORS
+    if compiled.diagnostics:
+        print(
+            render_report(compiled.diagnostics, {str(args.file): compiled.source}), file=sys.stderr
+        )
+    text = _emit(compiled, args.emit)
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"flowc compile: cannot write {args.output}: {error.strerror}", file=sys.stderr)
+        return EXIT_ERRORS
+    return EXIT_OK
+
+
+def _emit(compiled: Any, emit: str) -> str:
+    if emit == "ir":
+        from flowc.compiler.ir_schema import dump_ir
+
+        return dump_ir(compiled.ir) + "\n"
+    from flowc.compiler.emit import emit_python  # the build/emit side provides it
+
+    return emit_python(compiled.ir)
