@@ -165,9 +165,8 @@ def _title(title: str, overlay: ScopeOverlay | None) -> str:
     lines = [look.bold(title)]
     if overlay is not None:
         status_look = look.STATUS_LOOKS.get(overlay.status, look.STATUS_LOOKS[NOT_REACHED])
-        lines.append(
-            look.small(f"run {', '.join(overlay.app_ids)} · {overlay.status}", color=status_look.text)
-        )
+        text = f"run {', '.join(overlay.app_ids)} · {overlay.status}"
+        lines.append(look.small(text, color=status_look.text))
     return look.html(lines)
 
 

@@ -143,10 +143,7 @@ def escape(text: str) -> str:
     run of whitespace (a condition written over several lines) shown as one space."""
     flat = " ".join(text.split())
     return (
-        flat.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
+        flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
 
 
