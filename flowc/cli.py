@@ -19,6 +19,7 @@ from pathlib import Path
 from flowc import __version__
 from flowc.commands import check as check_command
 from flowc.commands import compile as compile_command
+from flowc.commands import render as render_command
 from flowc.errors import FlowError
 
 EXIT_OK = 0
@@ -70,6 +71,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Handler]]]
     "fmt": ("rewrite .flow files in canonical layout", _fmt_arguments),
     "check": (check_command.SUMMARY, check_command.add_arguments),
     "compile": (compile_command.SUMMARY, compile_command.add_arguments),
+    "render": (render_command.SUMMARY, render_command.add_arguments),
 }
 
 
