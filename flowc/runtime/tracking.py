@@ -261,15 +261,17 @@ class LocalTrackingClient:
         parent. As in Burr, ``spawning_parent_pointer`` is the parent that spawned this app (a
         map's branch) and ``parent_pointer`` the app it was forked from."""
         files = self._shared()
-        spawned_by, forked_from = spawning_parent_pointer, parent_pointer
+        spawned_by, forked_from = _pointer(spawning_parent_pointer), _pointer(parent_pointer)
+        if forked_from == spawned_by:  # the same parent passed twice: a spawn, not a fork
+            forked_from = None
         app_dir = self.root / app_dir_name(app_id)
         metadata = {
             "app_id": app_id,
             "partition_key": partition_key,
             "created_at": _now(),
             "graph": None if application_graph is None else files.graph_digest(application_graph),
-            "spawning_parent_pointer": _pointer(spawned_by),
-            "parent_pointer": _pointer(forked_from),
+            "spawning_parent_pointer": spawned_by,
+            "parent_pointer": forked_from,
         }
         if (app_dir / METADATA_FILENAME).exists():
             return
@@ -277,7 +279,7 @@ class LocalTrackingClient:
         for pointer, kind in ((spawned_by, "spawn"), (forked_from, "fork")):
             if pointer is None:
                 continue
-            parent = _pointer(pointer)
+            parent = pointer
             line = {
                 "child": app_id,
                 "event_type": kind,
