@@ -140,9 +140,6 @@ def test_a_fork_starts_from_another_runs_state_and_leaves_it_alone(
     assert [step.action for step in load_run("forks", "fork", tmp_path).steps] == ["c"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the builder does not pass a fork's source as parent_pointer (requested)"
-)
 def test_a_tracked_fork_is_listed_under_its_source(
     persister: SQLitePersister, tmp_path: Path
 ) -> None:
