@@ -1,0 +1,574 @@
+"""IR → runtime objects: ``build_application(ir, …)`` returns a ready ``flowc.runtime.Application``.
+
+The build imports the Python callables a flow names, on purpose and only here (and in the Python
+checks); a failing import is a ``FlowBuildError`` with the ``.flow`` span and a hint. Every runtime
+object it makes carries ``origin``, the span it came from, so a runtime error points at the
+``.flow`` line: actions (``Action.with_origin``), conditions, transitions, and the map classes.
+
+How each IR node becomes runtime objects:
+
+- an action: the callable wrapped as a ``FunctionBasedAction`` with the declared reads/writes, or
+  the ``@action``'s own declaration when the file declares none; ``Action`` instances and
+  subclasses are used as they are; bound arguments through ``bind``, the name through
+  ``with_name``;
+- a map: an instance of a ``MapStates`` / ``MapActions`` / ``MapActionsAndStates`` subclass made
+  for it (``flowc.compiler.map_classes``) carrying its ``MapOptions`` and reducers;
+- a graph: a ``RunnableGraph`` (as a map branch), or, used as a step, a one-branch ``MapActions``
+  that runs it as a child application and writes back what its actions write;
+- transitions, in order; ``x -> end`` stops the run there (an arrow tried after a conditional
+  ``-> end`` is guarded by the negation of that condition). Conditions are the IR's expression
+  nodes, interpreted by the runtime (never ``eval``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from flowc.compiler.ir import (
+    HALT,
+    ActionNode,
+    CallableSpec,
+    ExecutorSpec,
+    FlowIR,
+    GraphNode,
+    ItemsFromInput,
+    ItemsFromState,
+    ItemsLiteral,
+    ItemsRange,
+    MapItems,
+    MapNode,
+    ReduceSpec,
+)
+from flowc.compiler.ir import MapOptions as IRMapOptions
+from flowc.compiler.map_classes import (
+    BranchLabel,
+    Items,
+    MapProgress,
+    ReduceStep,
+    Reduction,
+    make_graph_step,
+    make_map,
+)
+from flowc.compiler.python_refs import import_object
+from flowc.errors import FlowBuildError, FlowError, Span
+from flowc.runtime import reducers
+from flowc.runtime.action import Action, FunctionBasedAction
+from flowc.runtime.application import Application
+from flowc.runtime.builder import ApplicationBuilder
+from flowc.runtime.conditions import Condition, from_expression
+from flowc.runtime.executors import MultiThreadedExecutor
+from flowc.runtime.graph import Graph, GraphBuilder, Transition
+from flowc.runtime.parallelism import FailurePolicy, MapOptions, Retry, RunnableGraph
+from flowc.runtime.state import State
+
+F_NOT_AN_ACTION = "F410"
+F_BINDING = "F411"
+F_EXECUTOR = "F412"
+F_UNBUILDABLE = "F413"
+F_NOT_CALLABLE = "F414"
+
+
+def build_application(
+    ir: FlowIR,
+    *,
+    state: Mapping[str, Any] | State | None = None,
+    executor: Any = None,
+    persister: Any = None,
+    tracker: Any = None,
+    app_id: str | None = None,
+    partition_key: str | None = None,
+    resume: bool = False,
+    hooks: Sequence[Any] = (),
+    progress: MapProgress | None = None,
+) -> Application:
+    """The runtime ``Application`` for a checked flow.
+
+    ``state`` overrides the schema's defaults; ``executor`` (an executor or a zero-argument
+    factory) runs map branches; ``persister`` saves every step (and, with ``resume=True`` and the
+    ``app_id`` of an earlier run, loads where that run stopped); ``tracker`` and ``hooks`` observe
+    it; ``progress`` hears about every map branch as it finishes (``flowc run``'s progress bars).
+    """
+    builder = _Builder(progress)
+    graph = builder.graph(ir)
+    entry = ir.entry
+    if entry is None:
+        raise FlowBuildError(
+            "the flow has no entry point",
+            code=F_UNBUILDABLE,
+            span=ir.meta.span,
+            hints=("add `start -> first_action`",),
+        )
+    initial = {**initial_state(ir), **dict(state or {})}
+    app = ApplicationBuilder().with_graph(graph).with_identifiers(app_id, partition_key)
+    if executor is not None:
+        app = app.with_parallel_executor(executor)
+    if tracker is not None:
+        app = app.with_tracker(tracker)
+    if hooks:
+        app = app.with_hooks(*hooks)
+    if persister is not None:
+        app = app.with_state_persister(persister)
+    if resume:
+        if persister is None or app_id is None:
+            raise FlowBuildError(
+                "resuming a run needs a persister and the run's app id",
+                code=F_UNBUILDABLE,
+                hints=("flowc run FILE --persist sqlite:runs.db --resume APP_ID",),
+            )
+        app = app.initialize_from(
+            persister,
+            resume_at_next_action=True,
+            default_state=initial,
+            default_entrypoint=entry,
+        )
+    else:
+        app = app.with_state(initial).with_entrypoint(entry)
+    return app.build()
+
+
+def initial_state(ir: FlowIR) -> dict[str, Any]:
+    """The values the state schema gives its fields (fields without a default start unset)."""
+    return {f.name: f.default.to_python() for f in ir.meta.schema if f.default is not None}
+
+
+# ---- the builder ------------------------------------------------------------------------------
+
+
+class _Builder:
+    """Builds each IR object once per application (an action used in several places is one
+    runtime object per name), importing each ``module:name`` once."""
+
+    def __init__(self, progress: MapProgress | None) -> None:
+        self.progress = progress
+        self.objects: dict[tuple[str, str], Any] = {}
+        self.steps: dict[int, Action] = {}
+        self.runnables: dict[int, RunnableGraph] = {}
+
+    # -- python objects --
+
+    def load(self, spec: CallableSpec) -> Any:
+        if spec.module is None:
+            raise FlowBuildError(
+                f"'{spec.written}' is not imported",
+                code=F_UNBUILDABLE,
+                span=spec.span,
+                hints=(f"import it: `from MODULE import {spec.name}`",),
+            )
+        key = (spec.module, spec.name)
+        if key not in self.objects:
+            self.objects[key] = import_object(
+                spec.module, spec.name, flow_file=spec.span.file, span=spec.span
+            )
+        return self.objects[key]
+
+    def load_callable(self, spec: CallableSpec, role: str) -> Callable[..., Any]:
+        found = self.load(spec)
+        if not callable(found):
+            raise FlowBuildError(
+                f"'{spec.qualified}' is a {type(found).__name__}, not {role}",
+                code=F_NOT_CALLABLE,
+                span=spec.span,
+                hints=("name a function",),
+            )
+        return found
+
+    # -- scopes --
+
+    def graph(self, scope: FlowIR) -> Graph:
+        """The runtime ``Graph`` of one scope: its steps and its transitions in order."""
+        steps = [self.step(scope, node.name) for node in scope.steps()]
+        builder = GraphBuilder().with_actions(*steps)
+        builder.with_transitions(*scope_transitions(scope))
+        try:
+            return builder.build()
+        except FlowError as error:
+            raise FlowBuildError(
+                str(error.message), code=F_UNBUILDABLE, span=error.span or scope.meta.span
+            ) from error
+
+    def step(self, scope: FlowIR, name: str) -> Action:
+        node = scope.node_of(name)
+        if id(node) in self.steps:
+            return self.steps[id(node)]
+        if isinstance(node, ActionNode):
+            built = self.action(node)
+        elif isinstance(node, MapNode):
+            built = self.map(node)
+        elif isinstance(node, GraphNode):
+            runnable = self.runnable(node)
+            built = make_graph_step(
+                node.name, runnable, graph_writes(runnable), node.span, self.progress
+            )
+        else:
+            raise FlowBuildError(
+                f"'{name}' names nothing that can run",
+                code=F_UNBUILDABLE,
+                span=node.span,
+                hints=("declare it as an action, a graph or a map",),
+            )
+        self.steps[id(node)] = built
+        return built
+
+    def runnable(self, node: GraphNode) -> RunnableGraph:
+        if id(node) not in self.runnables:
+            body = node.body
+            if body.entry is None:
+                raise FlowBuildError(
+                    f"graph '{node.name}' has no entry point",
+                    code=F_UNBUILDABLE,
+                    span=node.span,
+                    hints=(f"inside graph {node.name} {{ … }}, add `start -> first_action`",),
+                )
+            self.runnables[id(node)] = RunnableGraph(
+                self.graph(body), body.entry, graph_halts(body) or [body.entry]
+            )
+        return self.runnables[id(node)]
+
+    # -- actions --
+
+    def action(self, node: ActionNode) -> Action:
+        target = self.load(node.callable)
+        bound = {arg.name: arg.value.to_python() for arg in node.args}
+        try:
+            made = make_action(target, node.name, node.read_keys, node.write_keys, bound)
+        except FlowError as error:
+            raise FlowBuildError(
+                error.message,
+                code=F_BINDING,
+                span=node.args[0].span if node.args else node.span,
+                hints=error.hints,
+            ) from error
+        if made is None:
+            raise FlowBuildError(
+                f"'{node.callable.qualified}' is a {type(target).__name__}; "
+                f"action '{node.name}' needs a function or an Action",
+                code=F_NOT_AN_ACTION,
+                span=node.callable.span,
+                hints=("name a function taking the state first, or an @action",),
+            )
+        return made.with_origin(node.span)
+
+    # -- maps --
+
+    def map(self, node: MapNode) -> Action:
+        branches = [self.branch(branch.step, branch.name, branch.span) for branch in node.branches]
+        labels = tuple(
+            BranchLabel(b.name, "graph" if isinstance(b.step, GraphNode) else "action", b.span)
+            for b in node.branches
+        )
+        return make_map(
+            name=node.name,
+            kind=node.map_kind.value,
+            branches=branches,
+            labels=labels,
+            items=map_items(node.items) if node.items is not None else None,
+            reads=map_reads(node),
+            writes=node.writes,
+            options=self.map_options(node.options),
+            reduction=Reduction(tuple(self.reducer(r) for r in node.reduces)),
+            tracker_off=node.options.tracker == "none",
+            persister_off=node.options.persister == "none",
+            origin=node.span,
+            progress=self.progress,
+        )
+
+    def branch(self, step: ActionNode | GraphNode | None, name: str, span: Span) -> Any:
+        if isinstance(step, GraphNode):
+            return self.runnable(step)
+        if isinstance(step, ActionNode):
+            return self.action(step)
+        raise FlowBuildError(
+            f"map branch '{name}' names nothing that can run",
+            code=F_UNBUILDABLE,
+            span=span,
+            hints=("name an action, a graph or an imported callable",),
+        )
+
+    def reducer(self, spec: ReduceSpec) -> ReduceStep:
+        targets = spec.target_keys
+        if spec.builtin is not None:
+            return ReduceStep(targets, builtin_reducer(spec), custom=False)
+        assert spec.callable is not None
+        function = self.load_callable(spec.callable, "a reducer")
+        name = spec.callable.written
+        fold = functools.partial(_custom, function, custom_arguments(spec), targets, name)
+        return ReduceStep(targets, fold, custom=True)
+
+    def map_options(self, options: IRMapOptions) -> MapOptions:
+        key: Any = None
+        if options.task_key is not None:
+            spec = options.task_key
+            if spec.callable is not None:
+                key = self.load_callable(spec.callable, "a key function")
+            elif spec.field_path and len(spec.field_path) == 1:
+                key = spec.field_path[0]
+            elif spec.field_path:
+                key = functools.partial(reducers.field_value, path=".".join(spec.field_path))
+        executor = self.executor(options.executor) if options.executor else None
+        return MapOptions(
+            max_concurrency=options.max_concurrency,
+            failure_policy=failure_policy(options),
+            retry=retry(options),
+            timeout=options.timeout_seconds,
+            first_k=options.first_k,
+            task_key=key,
+            executor=executor,
+        )
+
+    def executor(self, spec: ExecutorSpec) -> Callable[[], Any]:
+        """A zero-argument factory: each map invocation gets its own pool (closed after)."""
+        arg = spec.arg.to_python() if spec.arg is not None else None
+        if spec.kind == "callable" and spec.callable is not None:
+            factory = self.load_callable(spec.callable, "an executor factory")
+            return functools.partial(factory, arg) if arg is not None else factory
+        if spec.kind == "threads":
+            return functools.partial(MultiThreadedExecutor, max_concurrency=_width(arg, spec))
+        if spec.kind == "inline":
+            return functools.partial(MultiThreadedExecutor, max_concurrency=1)
+        if spec.kind == "processes":
+            return functools.partial(ProcessPoolExecutor, max_workers=_width(arg, spec))
+        if spec.kind == "dask":
+            if not isinstance(arg, str):
+                raise FlowBuildError(
+                    "`executor dask` needs the scheduler's address",
+                    code=F_EXECUTOR,
+                    span=spec.span,
+                    hints=('write `executor dask "tcp://host:8786"`',),
+                )
+            return functools.partial(dask_executor, arg)
+        raise FlowBuildError(
+            f"unknown executor kind '{spec.kind}'",
+            code=F_EXECUTOR,
+            span=spec.span,
+            hints=("use threads, processes, dask, inline or a module:function factory",),
+        )
+
+
+def _width(arg: Any, spec: ExecutorSpec) -> int | None:
+    if arg is None:
+        return None
+    if isinstance(arg, int) and arg >= 1:
+        return arg
+    raise FlowBuildError(
+        f"`executor {spec.kind}` takes a number of workers, got {arg!r}",
+        code=F_EXECUTOR,
+        span=spec.span,
+        hints=(f"write `executor {spec.kind} 8`",),
+    )
+
+
+def dask_executor(address: str) -> Any:
+    """``Client(address).get_executor()``: branches on a Dask cluster."""
+    try:
+        from distributed import Client
+    except ImportError as error:
+        raise FlowBuildError(
+            "the dask executor needs the 'distributed' package",
+            code=F_EXECUTOR,
+            hints=("pip install 'flowc[dask]'",),
+        ) from error
+    return Client(address).get_executor()
+
+
+# ---- pure translations, shared with emit.py ---------------------------------------------------
+
+
+def make_action(
+    target: Any,
+    name: str,
+    reads: Sequence[str],
+    writes: Sequence[str],
+    bound: Mapping[str, Any],
+) -> Action | None:
+    """The runtime action for ``target`` (``None`` when it cannot be one)."""
+    if isinstance(target, type) and issubclass(target, Action):
+        target = target()
+    if isinstance(target, Action):
+        found = target.bind(**bound) if bound else target
+        return found.with_name(name)
+    declared = getattr(target, "action_function", None)
+    if isinstance(declared, FunctionBasedAction):
+        return FunctionBasedAction(
+            declared.fn,
+            list(reads) or declared.reads,
+            list(writes) or declared.writes,
+            {**declared.bound, **bound},
+            name,
+        )
+    if callable(target):
+        return FunctionBasedAction(target, list(reads), list(writes), dict(bound), name)
+    return None
+
+
+def scope_transitions(scope: FlowIR) -> list[Transition]:
+    """The runtime transitions of a scope, each source's arrows in the order they are tried.
+
+    An arrow to ``end`` becomes no transition: the run stops when none matches. Arrows after a
+    conditional ``-> end`` are guarded by that condition's negation, so they are taken only when
+    the end arrow would not have been; arrows after an unconditional one can never be taken."""
+    made: list[Transition] = []
+    for source in scope.nodes:
+        stops: list[Condition] = []
+        for _, target, edge in scope.outgoing(source):
+            if source == "start" or (stops and stops[-1].is_default):
+                continue
+            condition = (
+                from_expression(edge.condition.expression, origin=edge.condition.span)
+                if edge.condition is not None
+                else None
+            )
+            if target == HALT:
+                stops.append(condition or _ALWAYS)
+                continue
+            made.append(Transition(source, target, guarded(condition, stops), origin=edge.span))
+    return made
+
+
+_ALWAYS = Condition((), lambda _state: True, "default", is_default=True)
+
+
+def guarded(condition: Condition | None, stops: Sequence[Condition]) -> Condition:
+    """``condition`` (or default) taken only when none of the earlier ``-> end`` arrows holds."""
+    from flowc.runtime.conditions import default
+
+    if not stops:
+        return condition or default
+    guard = ~stops[0]
+    for stop in stops[1:]:
+        guard = guard & ~stop
+    combined = guard & condition if condition is not None else guard
+    return replace(combined, origin=condition.origin if condition else stops[0].origin)
+
+
+def graph_halts(body: FlowIR) -> list[str]:
+    """A graph's ``halt_after``: the steps with an unconditional arrow to ``end`` (all arrows to
+    ``end`` if none is unconditional; the walk also stops where no transition matches)."""
+    unconditional = [u for u, v, edge in body.transitions() if v == HALT and edge.condition is None]
+    return list(dict.fromkeys(unconditional)) or list(body.halts)
+
+
+def graph_writes(runnable: RunnableGraph) -> list[str]:
+    """What a graph used as a step writes back: everything its actions declare they write."""
+    return sorted({key for action in runnable.graph.actions for key in action.writes})
+
+
+def map_reads(node: MapNode) -> list[str]:
+    """What a map reads from the parent state: its item list's key and its branches' reads
+    that are not the item variable."""
+    found: list[str] = []
+    if node.items is not None:
+        source = node.items.source
+        key = getattr(source, "key", None)
+        if key is not None:
+            found.append(key.name)
+    var = node.items.var.name if node.items is not None else None
+    for branch in node.branches:
+        step = branch.step
+        if isinstance(step, ActionNode):
+            found.extend(k for k in step.read_keys if k != var)
+    return list(dict.fromkeys(found))
+
+
+def failure_policy(options: IRMapOptions) -> FailurePolicy:
+    if options.tolerate_count is not None:
+        return FailurePolicy.tolerate(options.tolerate_count)
+    if options.tolerate_fraction is not None:
+        return FailurePolicy.tolerate_ratio(options.tolerate_fraction)
+    return FailurePolicy.fail_fast()
+
+
+def retry(options: IRMapOptions) -> Retry | None:
+    """``retry N backoff D jitter J``: N *extra* attempts (``Retry.attempts`` counts all), first
+    delay D doubling, jitter as a fraction of the delay (``jitter 100ms`` over ``backoff 0.5s`` is
+    0.2)."""
+    spec = options.retry
+    if spec is None:
+        return None
+    delay = spec.backoff_seconds or 0.0
+    if spec.jitter_fraction is not None:
+        jitter = spec.jitter_fraction
+    elif spec.jitter_seconds is not None and delay > 0:
+        jitter = spec.jitter_seconds / delay
+    else:
+        jitter = 0.0
+    return Retry(attempts=spec.attempts + 1, base_delay=delay, jitter=jitter)
+
+
+def builtin_reducer(spec: ReduceSpec) -> Callable[[Iterable[Any]], Any]:
+    """The built-in reducer of a ``reduce`` line with its arguments bound: ``f(states)``."""
+    function = reducers.BUILTIN_REDUCERS[spec.builtin or ""]
+    return functools.partial(_fold, function, builtin_arguments(spec))
+
+
+def _fold(function: Callable[..., Any], args: tuple[Any, ...], states: Iterable[Any]) -> Any:
+    return function(states, *args)
+
+
+def builtin_arguments(spec: ReduceSpec) -> tuple[Any, ...]:
+    """The arguments after ``states`` of a built-in reducer call, as plain values."""
+    args = spec.args or ()
+    if spec.builtin == "count":
+        return ()
+    if spec.builtin == "records":
+        return ({arg.name or _dotted(arg).rsplit(".", 1)[-1]: _dotted(arg) for arg in args},)
+    return tuple(_dotted(arg) for arg in args)
+
+
+def custom_arguments(spec: ReduceSpec) -> dict[str, Any]:
+    """The keyword arguments bound to a custom reducer: literals as values, fields as paths."""
+    return {
+        arg.name or "": arg.value.to_python() if arg.value is not None else _dotted(arg)
+        for arg in spec.args or ()
+    }
+
+
+def map_items(items: MapItems) -> Items:
+    """Where a map's items come from, as a function of the parent state and the inputs."""
+    source = items.source
+    var = items.var.name
+    if isinstance(source, ItemsFromState):
+        return Items(var, functools.partial(_from_state, source.key.name))
+    if isinstance(source, ItemsFromInput):
+        name = source.input.name
+        return Items(var, functools.partial(_from_input, name), input_name=name)
+    if isinstance(source, ItemsLiteral):
+        return Items(var, functools.partial(_constant, tuple(source.values.to_python())))
+    if isinstance(source, ItemsRange):
+        values = range(source.start, source.stop, source.step)
+        return Items(var, functools.partial(_constant, values))
+    raise FlowBuildError(
+        "unknown item source", code=F_UNBUILDABLE, span=items.span, hints=("report this",)
+    )
+
+
+def _from_state(key: str, state: Any, inputs: Mapping[str, Any]) -> Any:
+    return state[key]
+
+
+def _from_input(name: str, state: Any, inputs: Mapping[str, Any]) -> Any:
+    return inputs[name]
+
+
+def _constant(values: Sequence[Any], state: Any, inputs: Mapping[str, Any]) -> Sequence[Any]:
+    return values
+
+
+def _dotted(arg: Any) -> str:
+    if arg.field_path is None:
+        return str(arg.value.to_python()) if arg.value is not None else ""
+    return ".".join(arg.field_path)
+
+
+def _custom(
+    function: Callable[..., Any],
+    bound: dict[str, Any],
+    targets: tuple[str, ...],
+    name: str,
+    state: Any,
+    states: list[Any],
+) -> dict[str, Any]:
+    return reducers.custom_result(function(state, states, **bound), targets, name)
