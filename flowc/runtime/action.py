@@ -82,6 +82,7 @@ class Action(abc.ABC):
     def with_origin(self, origin: Span | None) -> Action:
         clone = copy.copy(self)
         clone.origin = origin
+        clone.__dict__.pop("_flowc_plan", None)
         return clone
 
     def __repr__(self) -> str:
@@ -165,9 +166,11 @@ class FunctionBasedAction(SingleStepAction):
         return inspect.iscoroutinefunction(self._fn)
 
     def bind(self, **kwargs: Any) -> FunctionBasedAction:
-        return FunctionBasedAction(
+        clone = FunctionBasedAction(
             self._fn, self._reads, self._writes, {**self._bound, **kwargs}, self._name
         )
+        clone.origin = self.origin
+        return clone
 
     def with_name(self, name: str) -> FunctionBasedAction:
         clone = FunctionBasedAction(self._fn, self._reads, self._writes, self._bound, name)
@@ -256,8 +259,13 @@ def normalise_result(action: Action, out: Any) -> tuple[dict, Any]:
 
 @dataclass(frozen=True, slots=True)
 class ActionPlan:
-    """How to call one action, worked out once: what the step loop needs on every step."""
+    """How to call one action, worked out once: what the step loop needs on every step.
 
+    ``call`` is what a step calls with the state and keyword arguments: the decorated function,
+    ``run_and_update`` or ``run``. ``update`` is ``Action.update`` for two-phase actions.
+    ``plain`` is true when the keyword arguments are just ``bound`` (no inputs, no context)."""
+
+    action: Action
     name: str
     single_step: bool
     is_async: bool
@@ -266,38 +274,42 @@ class ActionPlan:
     wants_context: bool
     writes: frozenset[str]
     call: Callable[..., Any]
+    update: Callable[..., Any] | None
     bound: dict[str, Any]
+    plain: bool
 
 
 def plan_for(action: Action) -> ActionPlan:
-    """The cached ``ActionPlan`` of ``action``."""
-    plan = action.__dict__.get("_flowc_plan")
-    if plan is None:
-        plan = _make_plan(action)
-        action.__dict__["_flowc_plan"] = plan
+    """The cached ``ActionPlan`` of ``action`` (cached on the action object itself)."""
+    namespace = getattr(action, "__dict__", None)
+    if namespace is None:  # an action class with __slots__: nowhere to cache
+        return _make_plan(action)
+    plan = namespace.get("_flowc_plan")
+    if plan is None or plan.action is not action:  # absent, or inherited by copy.copy
+        plan = namespace["_flowc_plan"] = _make_plan(action)
     return plan
 
 
-def _make_plan(action: Action) -> ActionPlan:
-    raw = action.inputs
+def _split_inputs(raw: Any) -> tuple[list[str], list[str]]:
     if isinstance(raw, tuple) and len(raw) == 2 and not isinstance(raw[0], str):
-        required, optional = list(raw[0]), list(raw[1])
-    else:
-        required, optional = list(raw), []
+        return list(raw[0]), list(raw[1])
+    return list(raw or ()), []
+
+
+def _make_plan(action: Action) -> ActionPlan:
+    required, optional = _split_inputs(action.inputs)
     wants_context = CONTEXT_INPUT in required or CONTEXT_INPUT in optional
-    required = [name for name in required if not name.startswith("__")]
-    optional = [name for name in optional if not name.startswith("__")]
-    is_function = isinstance(action, FunctionBasedAction)
-    if is_function:
-        call = action.fn
-        bound = action._bound
+    update = None
+    if isinstance(action, FunctionBasedAction):
+        call, bound = action.fn, action._bound
     elif action.single_step:
-        call = action.run_and_update
-        bound = {}
+        call, bound = action.run_and_update, action._bound
     else:
-        call = action.run
-        bound = action._bound
+        call, bound, update = action.run, action._bound, action.update
+    required = [name for name in required if not name.startswith("__") and name not in bound]
+    optional = [name for name in optional if not name.startswith("__") and name not in bound]
     return ActionPlan(
+        action=action,
         name=action.name or type(action).__name__,
         single_step=action.single_step,
         is_async=action.is_async(),
@@ -306,5 +318,7 @@ def _make_plan(action: Action) -> ActionPlan:
         wants_context=wants_context,
         writes=frozenset(action.writes),
         call=call,
+        update=update,
         bound=dict(bound),
+        plain=not (required or optional or wants_context),
     )

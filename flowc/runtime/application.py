@@ -2,8 +2,9 @@
 
 A step picks the next action (first matching transition from the previous one), runs it
 (``flowc.runtime.step``), and moves the sequence id on. Hooks — trackers, persisters, user
-hooks — see each step before and after; with none attached the loop does nothing else, which is
-what keeps a step in the low microseconds. Build applications with ``ApplicationBuilder``.
+hooks — see each step before and after; with none attached, ``run`` takes a loop that does
+nothing else, which is what keeps a step in the low microseconds. Build applications with
+``ApplicationBuilder``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from collections.abc import AsyncGenerator, Collection, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flowc.runtime.action import Action, plan_for
-from flowc.runtime.graph import Graph
+from flowc.runtime.action import Action
+from flowc.runtime.graph import Graph, Node
 from flowc.runtime.hooks import HookSet
 from flowc.runtime.state import State
-from flowc.runtime.step import arun_action, run_action
+from flowc.runtime.step import arun_action, arun_plan, run_action, run_plan
 
 __all__ = [
     "Application",
+    "ApplicationBuilder",  # noqa: F822 - served by __getattr__ below
     "ApplicationContext",
     "ParentPointer",
     "arun_action",
@@ -32,7 +34,7 @@ NO_HOOKS = HookSet()
 
 @dataclass(frozen=True, slots=True)
 class ParentPointer:
-    """Which application (and which of its steps) spawned this one."""
+    """Which application (and which of its steps) spawned this one, or it was forked from."""
 
     app_id: str
     sequence_id: int | None
@@ -41,7 +43,10 @@ class ParentPointer:
 
 @dataclass(frozen=True, slots=True)
 class ApplicationContext:
-    """What an action sees of the application running it (pass ``__context`` to receive it)."""
+    """What an action sees of the application running it (pass ``__context`` to receive it).
+
+    ``sequence_id`` is the running step's; ``parent`` points at the application that spawned
+    this one (a map's parent), if any."""
 
     app_id: str
     partition_key: str | None
@@ -67,7 +72,11 @@ class ApplicationContext:
 
 
 class Application:
-    """A running state machine. Not thread-safe: one caller steps it at a time."""
+    """A running state machine. Not thread-safe: one caller steps it at a time.
+
+    The position is a graph ``Node``: either the next node to run (``_node``), or, right after a
+    step, the node that just ran (``_prior``) with ``_pending`` set — the transition out of it
+    is chosen on demand, once, by the next ``step`` or ``run`` iteration."""
 
     def __init__(
         self,
@@ -85,11 +94,13 @@ class Application:
         state_initializer: Any = None,
         parallel_executor: Any = None,
         parent: ParentPointer | None = None,
+        forked_from: ParentPointer | None = None,
+        last_sequence_id: int | None = None,
     ) -> None:
         self._graph = graph
-        self._state = state
-        self._next = next_action
-        self._prior = prior_action
+        self._state = state._fresh()
+        self._node: Node | None = None if next_action is None else graph.node(next_action.name)
+        self._prior: Node | None = None if prior_action is None else graph.node(prior_action)
         self._pending = next_action is None and prior_action is not None
         self._app_id = app_id
         self._partition_key = partition_key
@@ -101,13 +112,14 @@ class Application:
         self._initializer = state_initializer
         self._executor = parallel_executor
         self._parent = parent
+        self._forked_from = forked_from
         for hook in hooks.post_create:
             hook.post_application_create(
                 app_id=app_id,
                 partition_key=partition_key,
                 state=state,
                 application_graph=graph,
-                parent_pointer=parent,
+                parent_pointer=forked_from,
                 spawning_parent_pointer=parent,
             )
 
@@ -138,9 +150,13 @@ class Application:
 
     @property
     def parent_pointer(self) -> ParentPointer | None:
-        return self._parent
+        """The run this application was forked from (``initialize_from(fork_from_app_id=)``)."""
+        return self._forked_from
 
-    spawning_parent_pointer = parent_pointer
+    @property
+    def spawning_parent_pointer(self) -> ParentPointer | None:
+        """The application (and step) whose parallel action spawned this one."""
+        return self._parent
 
     @property
     def parallel_executor(self) -> Any:
@@ -148,7 +164,7 @@ class Application:
 
     @property
     def context(self) -> ApplicationContext:
-        upcoming = self.get_next_action()
+        upcoming = self._upcoming()
         return self._context(upcoming.name if upcoming else None)
 
     def _context(self, action_name: str | None) -> ApplicationContext:
@@ -164,14 +180,19 @@ class Application:
             parent=self._parent,
         )
 
-    def get_next_action(self) -> Action | None:
+    def _upcoming(self) -> Node | None:
+        """The node the next step runs (choosing the transition now if it is pending)."""
         if self._pending:
-            self._next = self._graph.next_action(self._prior, self._state._data)
+            self._node = self._prior.successor(self._state._data)  # type: ignore[union-attr]
             self._pending = False
-        return self._next
+        return self._node
+
+    def get_next_action(self) -> Action | None:
+        node = self._upcoming()
+        return None if node is None else node.action
 
     def has_next_action(self) -> bool:
-        return self.get_next_action() is not None
+        return self._upcoming() is not None
 
     def visualize(self, output_file_path: str | None = None, **kwargs: Any) -> Any:
         from flowc.runtime.visualize import visualize
@@ -180,23 +201,24 @@ class Application:
 
     # -- stepping --
 
-    def _advance(self, action: Action, state: State) -> None:
-        self._state = state
-        self._sequence_id += 1
-        self._prior = action.name
-        self._pending = True
-
     def step(self, inputs: Mapping[str, Any] | None = None) -> StepResult | None:
         """Run the next action; ``None`` when the graph has nowhere left to go."""
-        action = self._next if not self._pending else self.get_next_action()
-        if action is None:
+        node = self._upcoming()
+        if node is None:
             return None
+        return self._run_node(node, inputs)
+
+    def _run_node(self, node: Node, inputs: Mapping[str, Any] | None) -> StepResult:
         if self._observed:
-            return self._observed_step(action, inputs)
-        context = self._context(action.name) if plan_for(action).wants_context else None
-        result, state = run_action(action, self._state, inputs, context)
-        self._advance(action, state)
-        return action, result, state
+            return self._observed_step(node, inputs)
+        plan = node.plan
+        context = self._context(node.name) if plan.wants_context else None
+        result, state = run_plan(plan, self._state, inputs, context)
+        self._state = state
+        self._sequence_id += 1
+        self._prior = node
+        self._pending = True
+        return node.action, result, state
 
     def _step_kwargs(self, action: Action) -> dict[str, Any]:
         return {
@@ -206,52 +228,76 @@ class Application:
             "action": action,
         }
 
-    def _observed_step(self, action: Action, inputs: Mapping[str, Any] | None) -> StepResult:
+    def _observed_step(self, node: Node, inputs: Mapping[str, Any] | None) -> StepResult:
+        action = node.action
         common = self._step_kwargs(action)
         for hook in self._hooks.pre_step:
             hook.pre_run_step(state=self._state, inputs=dict(inputs or {}), **common)
-        result, state, error = None, self._state, None
         try:
-            context = self._context(action.name) if plan_for(action).wants_context else None
-            result, state = run_action(action, self._state, inputs, context)
-            return action, result, state
-        except Exception as caught:
-            error = caught
+            context = self._context(node.name) if node.plan.wants_context else None
+            result, state = run_plan(node.plan, self._state, inputs, context)
+        except Exception as error:
+            self._after_failure(error, common)
             raise
-        finally:
-            for hook in self._hooks.post_step:
-                hook.post_run_step(state=state, result=result, exception=error, **common)
-            if error is None:
-                self._advance(action, state)
+        for hook in self._hooks.post_step:
+            hook.post_run_step(state=state, result=result, exception=None, **common)
+        self._advance(node, state)
+        return action, result, state
+
+    def _after_failure(self, error: Exception, common: dict[str, Any]) -> None:
+        """Post-step hooks for a failed step see the exception and the state from before it;
+        a hook failing then is noted on the action's exception, which is what propagates."""
+        for hook in self._hooks.post_step:
+            try:
+                hook.post_run_step(state=self._state, result=None, exception=error, **common)
+            except Exception as hook_error:
+                error.add_note(
+                    f"flowc: post_run_step of {type(hook).__name__} also failed: {hook_error!r}"
+                )
+
+    async def _aafter_failure(self, error: Exception, common: dict[str, Any]) -> None:
+        self._after_failure(error, common)
+        for hook in self._hooks.post_step_async:
+            try:
+                await hook.post_run_step_async(
+                    state=self._state, result=None, exception=error, **common
+                )
+            except Exception as hook_error:
+                error.add_note(
+                    f"flowc: post_run_step_async of {type(hook).__name__} also "
+                    f"failed: {hook_error!r}"
+                )
+
+    def _advance(self, node: Node, state: State) -> None:
+        self._state = state
+        self._sequence_id += 1
+        self._prior = node
+        self._pending = True
 
     async def astep(self, inputs: Mapping[str, Any] | None = None) -> StepResult | None:
         """``step`` for async applications: async actions are awaited, hooks' async twins too."""
-        action = self.get_next_action()
-        if action is None:
+        node = self._upcoming()
+        if node is None:
             return None
+        action = node.action
         common = self._step_kwargs(action)
         hooks = self._hooks
         for hook in hooks.pre_step:
             hook.pre_run_step(state=self._state, inputs=dict(inputs or {}), **common)
         for hook in hooks.pre_step_async:
             await hook.pre_run_step_async(state=self._state, inputs=dict(inputs or {}), **common)
-        result, state, error = None, self._state, None
         try:
-            context = self._context(action.name) if plan_for(action).wants_context else None
-            result, state = await arun_action(action, self._state, inputs, context)
-            return action, result, state
-        except Exception as caught:
-            error = caught
+            context = self._context(node.name) if node.plan.wants_context else None
+            result, state = await arun_plan(node.plan, self._state, inputs, context)
+        except Exception as error:
+            await self._aafter_failure(error, common)
             raise
-        finally:
-            for hook in hooks.post_step:
-                hook.post_run_step(state=state, result=result, exception=error, **common)
-            for hook in hooks.post_step_async:
-                await hook.post_run_step_async(
-                    state=state, result=result, exception=error, **common
-                )
-            if error is None:
-                self._advance(action, state)
+        for hook in hooks.post_step:
+            hook.post_run_step(state=state, result=result, exception=None, **common)
+        for hook in hooks.post_step_async:
+            await hook.post_run_step_async(state=state, result=result, exception=None, **common)
+        self._advance(node, state)
+        return action, result, state
 
     # -- running --
 
@@ -262,18 +308,19 @@ class Application:
         halt_after: Collection[str] | None = None,
         inputs: Mapping[str, Any] | None = None,
     ) -> Generator[StepResult, None, StepResult]:
-        """Yield every step's (action, result, state) until a halt or the end; return the last."""
+        """Yield every step's (action, result, state) until a halt or the end; return the last
+        (for a halt_before: the action that would have run next, ``None``, the state)."""
         before, after = _names(halt_before), _names(halt_after)
         last: StepResult = (None, None, self._state)  # type: ignore[assignment]
         while True:
-            upcoming = self.get_next_action()
-            if upcoming is None:
+            node = self._upcoming()
+            if node is None:
                 return last
-            if upcoming.name in before:
-                return upcoming, None, self._state  # type: ignore[return-value]
-            last = self.step(inputs)  # type: ignore[assignment]
+            if node.name in before:
+                return node.action, None, self._state  # type: ignore[return-value]
+            last = self._run_node(node, inputs)
             yield last
-            if last[0].name in after:
+            if node.name in after:
                 return last
 
     def run(
@@ -284,18 +331,30 @@ class Application:
         inputs: Mapping[str, Any] | None = None,
     ) -> StepResult:
         """Step until an action in ``halt_after`` has run, one in ``halt_before`` is next, or
-        no transition matches. Returns (action, result, state) of the last step."""
+        no transition matches. Returns (action, result, state) of the last step; for a
+        ``halt_before`` stop, the action that would have run next, ``None`` and the state."""
         before, after = _names(halt_before), _names(halt_after)
+        if self._observed:
+            return _last(self.iterate(halt_before=before, halt_after=after, inputs=inputs))
+        # The unobserved loop, inlined: this is the whole per-step cost of a plain flow.
         last: StepResult = (None, None, self._state)  # type: ignore[assignment]
-        while True:
-            upcoming = self._next if not self._pending else self.get_next_action()
-            if upcoming is None:
+        node = self._upcoming()
+        while node is not None:
+            name = node.name
+            if name in before:
+                return node.action, None, self._state  # type: ignore[return-value]
+            plan = node.plan
+            context = self._context(name) if plan.wants_context else None
+            result, state = run_plan(plan, self._state, inputs, context)
+            self._state = state
+            self._sequence_id += 1
+            self._prior = node
+            self._pending = True
+            last = (node.action, result, state)
+            if name in after:
                 return last
-            if before and upcoming.name in before:
-                return upcoming, None, self._state  # type: ignore[return-value]
-            last = self.step(inputs)  # type: ignore[assignment]
-            if last[0].name in after:
-                return last
+            node = self._upcoming()
+        return last
 
     async def aiterate(
         self,
@@ -304,14 +363,15 @@ class Application:
         halt_after: Collection[str] | None = None,
         inputs: Mapping[str, Any] | None = None,
     ) -> AsyncGenerator[StepResult, None]:
+        """Async ``iterate``: yields every step until a halt or the end."""
         before, after = _names(halt_before), _names(halt_after)
         while True:
-            upcoming = self.get_next_action()
-            if upcoming is None or upcoming.name in before:
+            node = self._upcoming()
+            if node is None or node.name in before:
                 return
             last = await self.astep(inputs)
             yield last  # type: ignore[misc]
-            if last[0].name in after:  # type: ignore[index]
+            if node.name in after:
                 return
 
     async def arun(
@@ -321,20 +381,30 @@ class Application:
         halt_after: Collection[str] | None = None,
         inputs: Mapping[str, Any] | None = None,
     ) -> StepResult:
+        """Async ``run``: the same halting rules, with async actions and hooks awaited."""
         before, after = _names(halt_before), _names(halt_after)
         last: StepResult = (None, None, self._state)  # type: ignore[assignment]
         while True:
-            upcoming = self.get_next_action()
-            if upcoming is None:
+            node = self._upcoming()
+            if node is None:
                 return last
-            if upcoming.name in before:
-                return upcoming, None, self._state  # type: ignore[return-value]
+            if node.name in before:
+                return node.action, None, self._state  # type: ignore[return-value]
             last = await self.astep(inputs)  # type: ignore[assignment]
-            if last[0].name in after:
+            if node.name in after:
                 return last
 
     def __repr__(self) -> str:
         return f"Application(app_id={self._app_id!r}, sequence_id={self._sequence_id})"
+
+
+def _last(steps: Generator[StepResult, None, StepResult]) -> StepResult:
+    """Drain a step generator and return its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
 
 
 def _names(names: Collection[str] | str | None) -> frozenset[str]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowc.errors import FlowCheckError, Span
-from flowc.runtime.action import Action, create_action
+from flowc.runtime.action import Action, ActionPlan, create_action, plan_for
 from flowc.runtime.conditions import Condition, default, explain_failure
+from flowc.runtime.state import State
 
 
 class GraphDefinitionError(FlowCheckError, ValueError):
@@ -47,10 +48,48 @@ def _did_you_mean(name: str, known: Iterable[str]) -> tuple[str, ...]:
     return (f"did you mean '{close[0]}'?",) if close else ()
 
 
+class Node:
+    """One action of a graph as the step loop sees it: the action, its plan, and its outgoing
+    edges as (predicate, target node, transition), in order. ``always`` is the target when the
+    first edge is unconditional, so that common case costs no call."""
+
+    __slots__ = ("action", "always", "edges", "name", "plan")
+
+    def __init__(self, action: Action) -> None:
+        self.action = action
+        self.name: str = action.name  # type: ignore[assignment]
+        self.plan: ActionPlan = plan_for(action)
+        self.edges: tuple[tuple[Any, Node, Transition], ...] = ()
+        self.always: Node | None = None
+
+    def successor(self, data: Mapping[str, Any]) -> Node | None:
+        """The node of the first transition whose condition holds on ``data``, or ``None``."""
+        always = self.always
+        if always is not None:
+            return always
+        for evaluate, target, transition in self.edges:
+            try:
+                if evaluate(data):
+                    return target
+            except Exception as error:
+                explained = explain_failure(
+                    error, transition.condition, self.name, transition.to, data
+                )
+                if explained is None:
+                    raise
+                raise explained from error
+        return None
+
+    next_node = successor
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name!r} -> {[edge[1].name for edge in self.edges]}>"
+
+
 class Graph:
     """An immutable set of named actions and ordered transitions."""
 
-    __slots__ = ("_actions", "_outgoing", "_transitions")
+    __slots__ = ("_actions", "_nodes", "_transitions")
 
     def __init__(self, actions: Sequence[Action], transitions: Sequence[Transition]) -> None:
         by_name: dict[str, Action] = {}
@@ -61,22 +100,28 @@ class Graph:
                     hints=("give one of them another name with .with_name(...)",),
                     span=action.origin,
                 )
-            by_name[action.name] = action
-        outgoing: dict[str, list[tuple[Condition, Action]]] = {name: [] for name in by_name}
+            by_name[action.name] = action  # type: ignore[index]
+        nodes = {name: Node(action) for name, action in by_name.items()}
+        outgoing: dict[str, list[tuple[Any, Node, Transition]]] = {name: [] for name in nodes}
         for transition in transitions:
             for end in (transition.from_, transition.to):
-                if end not in by_name:
+                if end not in nodes:
                     raise UnknownActionError(
                         f"transition {transition.from_} -> {transition.to} names '{end}', "
                         "which is not an action of this graph",
-                        hints=_did_you_mean(end, by_name)
-                        or (f"actions: {', '.join(sorted(by_name)) or 'none'}",),
+                        hints=_did_you_mean(end, nodes)
+                        or (f"actions: {', '.join(sorted(nodes)) or 'none'}",),
                         span=transition.origin,
                     )
-            outgoing[transition.from_].append((transition, by_name[transition.to]))
+            edge = (transition.condition.evaluate, nodes[transition.to], transition)
+            outgoing[transition.from_].append(edge)
+        for name, node in nodes.items():
+            node.edges = tuple(outgoing[name])
+            if node.edges and node.edges[0][2].condition.is_default:
+                node.always = node.edges[0][1]
         self._actions = by_name
+        self._nodes = nodes
         self._transitions = tuple(transitions)
-        self._outgoing = {name: tuple(edges) for name, edges in outgoing.items()}
 
     @property
     def actions(self) -> list[Action]:
@@ -99,19 +144,18 @@ class Graph:
     def has_action(self, name: str) -> bool:
         return name in self._actions
 
+    def node(self, name: str) -> Node:
+        """The step loop's view of action ``name``."""
+        node = self._nodes.get(name)
+        if node is None:
+            self.get_action(name)  # raises UnknownActionError with a hint
+        return node  # type: ignore[return-value]
+
     def next_action(self, prior: str, state: Mapping[str, Any]) -> Action | None:
         """The first action whose transition from ``prior`` holds on ``state``, or ``None``."""
-        data = getattr(state, "_data", state)
-        for transition, target in self._outgoing[prior]:
-            try:
-                if transition.condition.evaluate(data):
-                    return target
-            except Exception as error:
-                explained = explain_failure(error, transition.condition, prior, transition.to, data)
-                if explained is None:
-                    raise
-                raise explained from error
-        return None
+        data = state._data if type(state) is State else state
+        target = self.node(prior).successor(data)
+        return None if target is None else target.action
 
     def visualize(self, output_file_path: str | None = None, **kwargs: Any) -> Any:
         """Draw this graph with Graphviz (see ``flowc.runtime.visualize``)."""

@@ -2,19 +2,27 @@
 
 Every write returns a new ``State`` holding a shallow copy of the mapping, so unchanged values
 are shared between a state and everything derived from it (a fan-out of 10,000 branches over a
-10 MB list holds the list once). A state remembers which keys were written since it was handed
-to the current action, which is how the step loop enforces declared writes for every kind of
-action without comparing values.
+10 MB list holds the list once).
+
+A state also carries a *write record*: the keys written since the state the current action was
+handed. The step loop hands an action a state with an empty record and reads the record of the
+state it gets back, which is how declared writes are enforced for every kind of action without
+comparing values. A state built from scratch (``State({...})``) has no record (``None``); its
+writes are then found by comparing it with the state the action was given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any
 
 from flowc.errors import FlowRuntimeError
 
 _MISSING = object()
+# The empty write record. States handed to an action carry exactly this object, so the step
+# loop can tell "fresh" states by identity.
+EMPTY_RECORD: frozenset[str] = frozenset()
+WriteRecord = frozenset[str] | KeysView[str] | None
 
 
 class StateTypeError(FlowRuntimeError, TypeError):
@@ -23,55 +31,57 @@ class StateTypeError(FlowRuntimeError, TypeError):
     default_code = "F310"
 
 
-class State(Mapping[str, Any]):
-    """An immutable mapping of state keys to values; see the module docstring."""
+class State:
+    """An immutable mapping of state keys to values; see the module docstring.
+
+    ``State`` is registered as a ``collections.abc.Mapping`` rather than derived from it: the
+    step loop creates a state per write, and plain classes are cheaper to instantiate."""
 
     __slots__ = ("_data", "_schema", "_written")
 
     def __init__(self, initial_values: Mapping[str, Any] | None = None, *, schema: Any = None):
         self._data: dict[str, Any] = dict(initial_values) if initial_values else {}
         self._schema = schema
-        # None: unknown history (a state built from scratch counts every key as written).
-        self._written: frozenset[str] | None = None
-
-    @classmethod
-    def _derive(cls, data: dict[str, Any], schema: Any, written: frozenset[str] | None) -> State:
-        state = cls.__new__(cls)
-        state._data = data
-        state._schema = schema
-        state._written = written
-        return state
+        self._written: WriteRecord = None
 
     def _with(self, data: dict[str, Any], keys: Any) -> State:
+        """A state holding ``data``, whose record adds ``keys`` (a key view or a frozenset)."""
+        state = _new(State)
+        state._data = data
+        state._schema = self._schema
         written = self._written
-        if written is not None:
-            written = written.union(keys)
-        return State._derive(data, self._schema, written)
+        if written is None:
+            state._written = None
+        elif not written:
+            state._written = keys
+        else:
+            state._written = frozenset(written).union(keys)
+        return state
 
     # -- writes: each returns a new State --
 
     def update(self, **updates: Any) -> State:
         data = self._data.copy()
         data.update(updates)
-        return self._with(data, updates)
+        return self._with(data, updates.keys())
 
     def append(self, **values: Any) -> State:
         data = self._data.copy()
         for key, value in values.items():
             data[key] = [*self._list(key), value]
-        return self._with(data, values)
+        return self._with(data, values.keys())
 
     def extend(self, **values: Any) -> State:
         data = self._data.copy()
         for key, more in values.items():
             data[key] = [*self._list(key), *more]
-        return self._with(data, values)
+        return self._with(data, values.keys())
 
     def increment(self, **deltas: int | float) -> State:
         data = self._data.copy()
         for key, delta in deltas.items():
             data[key] = data.get(key, 0) + delta
-        return self._with(data, deltas)
+        return self._with(data, deltas.keys())
 
     def wipe(self, delete: list[str] | None = None, keep: list[str] | None = None) -> State:
         """Drop ``delete`` keys, or everything but ``keep`` (exactly one of the two)."""
@@ -79,11 +89,10 @@ class State(Mapping[str, Any]):
             raise ValueError("State.wipe takes exactly one of delete= or keep=")
         if keep is not None:
             kept = set(keep)
-            removed = [key for key in self._data if key not in kept]
+            removed = frozenset(key for key in self._data if key not in kept)
         else:
-            removed = [key for key in delete or () if key in self._data]
-        gone = set(removed)
-        data = {key: value for key, value in self._data.items() if key not in gone}
+            removed = frozenset(key for key in delete or () if key in self._data)
+        data = {key: value for key, value in self._data.items() if key not in removed}
         return self._with(data, removed)
 
     def merge(self, other: Mapping[str, Any]) -> State:
@@ -91,15 +100,17 @@ class State(Mapping[str, Any]):
         values = other._data if isinstance(other, State) else dict(other)
         data = self._data.copy()
         data.update(values)
-        return self._with(data, values)
+        return self._with(data, frozenset(values))
 
     def subset(self, *keys: str, ignore_missing: bool = True) -> State:
+        """Only ``keys`` (a missing one is skipped, or a ``KeyError`` with ignore_missing=False).
+        Keys left out count as written (deleted)."""
         if not ignore_missing:
             missing = [key for key in keys if key not in self._data]
             if missing:
                 raise KeyError(f"state has no key(s) {', '.join(map(repr, missing))}")
         data = {key: self._data[key] for key in keys if key in self._data}
-        return State._derive(data, self._schema, self._written)
+        return self._with(data, frozenset(self._data.keys() - data.keys()))
 
     # -- reads --
 
@@ -127,8 +138,14 @@ class State(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
-    def keys(self):  # type: ignore[override]  # a live view, as dict's
+    def keys(self) -> KeysView[str]:
         return self._data.keys()
+
+    def values(self) -> ValuesView[Any]:
+        return self._data.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self._data.items()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, State):
@@ -153,7 +170,12 @@ class State(Mapping[str, Any]):
         return self._schema
 
     def with_schema(self, schema: Any) -> State:
-        return State._derive(self._data, schema, self._written)
+        """This state typed by ``schema`` (a pydantic model class); values are not re-checked."""
+        state = _new(State)
+        state._data = self._data
+        state._schema = schema
+        state._written = self._written
+        return state
 
     def _list(self, key: str) -> list[Any]:
         current = self._data.get(key, _MISSING)
@@ -169,10 +191,16 @@ class State(Mapping[str, Any]):
 
     def _fresh(self) -> State:
         """This state with an empty write record: what an action receives."""
-        return State._derive(self._data, self._schema, frozenset())
+        if self._written is EMPTY_RECORD:
+            return self
+        state = _new(State)
+        state._data = self._data
+        state._schema = self._schema
+        state._written = EMPTY_RECORD
+        return state
 
-    def _written_since(self, before: State) -> frozenset[str]:
-        """Keys written since ``before`` was handed out (by value when history is unknown)."""
+    def _written_since(self, before: State) -> WriteRecord:
+        """Keys written since ``before`` was handed out (by value when there is no record)."""
         if self._written is not None:
             return self._written
         old, new = before._data, self._data
@@ -180,11 +208,15 @@ class State(Mapping[str, Any]):
         return frozenset(changed | (old.keys() - new.keys()))
 
 
+_new = object.__new__
+Mapping.register(State)
+
+
 def _rebuild_state(data: dict[str, Any], schema: Any) -> State:
     return State(data, schema=schema)
 
 
-def validate_writes(state: State, keys: frozenset[str], action_name: str) -> None:
+def validate_writes(state: State, keys: Any, action_name: str) -> None:
     """Check ``keys`` of ``state`` against its pydantic schema; errors name key, type, action."""
     schema = state.schema
     if schema is None:
@@ -194,11 +226,11 @@ def validate_writes(state: State, keys: frozenset[str], action_name: str) -> Non
         if key not in state or key not in fields:
             continue
         adapter = _adapter(schema, key)
+        value = state[key]
         try:
-            adapter.validate_python(state[key], strict=True)
+            adapter.validate_python(value, strict=True)
         except Exception as error:  # pydantic.ValidationError, without importing pydantic here
             expected = _type_name(fields[key].annotation)
-            value = state[key]
             raise StateTypeError(
                 f"action '{action_name}' wrote {key!r} = {value!r} ({type(value).__name__}), "
                 f"but the state schema {schema.__name__} declares {key}: {expected}",
