@@ -235,7 +235,7 @@ class _Drawer:
         if isinstance(node, MapNode):
             return self.map(g, node, node_id, level, overlay, stats, expanding)
         if isinstance(node, GraphNode):
-            body_overlay = overlay.bodies.get((node.name,)) if overlay is not None else None
+            body_overlay = _body_overlay(overlay, (node.name,), stats)
             return self.graph(g, node, node_id, level, stats, body_overlay, expanding)
         assert isinstance(node, UnknownNode)
         g.node(node_id, **_unknown(node.name, "names nothing in scope"))
@@ -362,9 +362,7 @@ class _Drawer:
             g.node(branch_id, **attributes)
             return _Anchor(branch_id, branch_id)
         if isinstance(step, GraphNode):
-            body_overlay = None
-            if overlay is not None:
-                body_overlay = overlay.bodies.get((node.name, branch.name))
+            body_overlay = _body_overlay(overlay, (node.name, branch.name), stats)
             caption = f"as {branch.name}" if branch.name != step.name else None
             return self.graph(
                 g, step, branch_id, level, stats, body_overlay, expanding, caption=caption
@@ -374,6 +372,19 @@ class _Drawer:
 
 
 # ---- labels and attributes ---------------------------------------------------------------------
+
+
+def _body_overlay(
+    overlay: ScopeOverlay | None, key: tuple[str, ...], stats: StepStats | None
+) -> ScopeOverlay | None:
+    """The run over a graph's body: its child runs; all "not reached" when the graph never ran;
+    none (no colours) when it ran but left no child run to read."""
+    if overlay is None:
+        return None
+    body = overlay.bodies.get(key)
+    if body is None and stats is not None and stats.status == NOT_REACHED:
+        return ScopeOverlay(app_ids=(), status=NOT_REACHED)
+    return body
 
 
 def _roles(scope: FlowIR, name: str) -> tuple[str, ...]:
@@ -560,9 +571,7 @@ def _option_pieces(options: MapOptions) -> Iterator[str]:
 
 
 def _duration(seconds: float) -> str:
-    if 0 < seconds < 1 and round(seconds * 10, 9) != round(seconds * 10):
-        return f"{seconds * 1000:g}ms"
-    return f"{seconds:g}s"
+    return f"{seconds * 1000:g}ms" if 0 < seconds < 1 else f"{seconds:g}s"
 
 
 def _shorten(text: str, width: int) -> str:
