@@ -16,6 +16,7 @@ A branch is a child application (own app id, linked to its parent). Building one
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from flowc.runtime.parallel.tasks import ParentRun, SubGraphTask
@@ -178,13 +179,16 @@ def run_async_task_blocking(parent: ParentRun, task: SubGraphTask) -> Any:
     return asyncio.run(arun_task(parent, task))
 
 
-def check_picklable(parent: ParentRun, task: SubGraphTask) -> None:
-    """Raise ``BranchNotPicklableError`` naming the part of a branch that cannot be pickled
-    (it must cross to another process)."""
+def outbound_task(parent: ParentRun, task: SubGraphTask) -> SubGraphTask:
+    """The task as sent to another process: without the parent's ``__context`` (and other
+    ``__`` inputs, which the child never sees). Raises ``BranchNotPicklableError`` naming the
+    part of it that cannot be pickled."""
+    if any(key.startswith("__") for key in task.inputs):
+        task = dataclasses.replace(task, inputs=_visible_inputs(task.inputs))
     dumps = _dumps()
     try:
         dumps((parent, task))
-        return
+        return task
     except Exception as error:
         culprit, cause = _find_unpicklable(dumps, parent, task), error
     from flowc.runtime.parallel.errors import BranchNotPicklableError

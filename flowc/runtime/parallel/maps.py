@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import functools
 import inspect
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from typing import Any, ClassVar, Literal
 
 from flowc.runtime.action import SingleStepAction
@@ -221,7 +221,7 @@ def _is_async_action(action: Any) -> bool:
 def _with_pickle_check(plan: Plan, parent: ParentRun) -> Plan:
     from dataclasses import replace
 
-    return replace(plan, check_task=functools.partial(child.check_picklable, parent))
+    return replace(plan, outbound=functools.partial(child.outbound_task, parent))
 
 
 def _keyed(tasks: Any) -> Iterator[SubGraphTask]:
@@ -340,27 +340,77 @@ class MapActionsAndStates(TaskBasedParallelAction):
 
         return per_child
 
-    def tasks(self, state: Any, context: Any, inputs: dict[str, Any]) -> Generator[Any, None, None]:
-        options = self.map_options(state, context)
-        graphs = [RunnableGraph.create(a) for a in self.actions(state, context, inputs)]
-        adapters = self._adapters(context)
-        key_of = _key_function(options.task_key)
-        seen: set[str] = set()
+    def tasks(self, state: Any, context: Any, inputs: dict[str, Any]) -> Any:
+        """One task per (action, state), action-major. An async map may make ``actions`` and
+        ``states`` async generators; ``tasks`` is then an async generator too."""
+        make = self._task_maker(state, context, inputs)
+        actions = self.actions(state, context, inputs)
+        if self.is_async():
+            return self._atasks(make, actions, state, context, inputs)
+        graphs = [RunnableGraph.create(a) for a in _sync_iterable(actions, "actions")]
+        return self._sync_tasks(make, graphs, state, context, inputs)
+
+    def _sync_tasks(
+        self, make: Any, graphs: list[RunnableGraph], state: Any, context: Any, inputs: Any
+    ) -> Generator[SubGraphTask, None, None]:
         for i, graph in enumerate(graphs):
-            for j, substate in enumerate(self.states(state, context, inputs)):
-                if key_of is None:
-                    key = f"{i}-{j}"
-                else:
-                    user_key = str(key_of(substate))
-                    key = user_key if len(graphs) == 1 else f"{graph.entrypoint}/{user_key}"
-                    if key in seen:
-                        raise DuplicateTaskKeyError(
-                            f"two branches of '{self._display_name()}' have the task key {key!r}",
-                            hints=("task keys name child applications, so they must be unique",),
-                        )
-                    seen.add(key)
-                tracker, saver, loader = adapters()
-                yield SubGraphTask(graph, inputs, substate, None, tracker, saver, loader, key=key)
+            substates = _sync_iterable(self.states(state, context, inputs), "states")
+            for j, substate in enumerate(substates):
+                yield make(i, graph, len(graphs), j, substate)
+
+    async def _atasks(
+        self, make: Any, actions: Any, state: Any, context: Any, inputs: Any
+    ) -> AsyncGenerator[SubGraphTask, None]:
+        graphs = [RunnableGraph.create(a) async for a in _as_async(actions)]
+        for i, graph in enumerate(graphs):
+            j = 0
+            async for substate in _as_async(self.states(state, context, inputs)):
+                yield make(i, graph, len(graphs), j, substate)
+                j += 1
+
+    def _task_maker(self, state: Any, context: Any, inputs: dict[str, Any]) -> Any:
+        """A function making the ``SubGraphTask`` for action ``i`` (of ``n``) on state ``j``:
+        its key (position, or the user's ``task_key``), its adapters, the visible inputs."""
+        key_of = _key_function(self.map_options(state, context).task_key)
+        adapters = self._adapters(context)
+        branch_inputs = {k: v for k, v in inputs.items() if not k.startswith("__")}
+        seen: set[str] = set()
+        name = self._display_name()
+
+        def make(i: int, graph: RunnableGraph, n: int, j: int, substate: Any) -> SubGraphTask:
+            if key_of is None:
+                key = f"{i}-{j}"
+            else:
+                user_key = str(key_of(substate))
+                key = user_key if n == 1 else f"{graph.entrypoint}/{user_key}"
+                if key in seen:
+                    raise DuplicateTaskKeyError(
+                        f"two branches of '{name}' have the task key {key!r}",
+                        hints=("task keys name child applications, so they must be unique",),
+                    )
+                seen.add(key)
+            tracker, saver, loader = adapters()
+            return SubGraphTask(graph, branch_inputs, substate, None, tracker, saver, loader, key=key)
+
+        return make
+
+
+def _sync_iterable(values: Any, method: str) -> Any:
+    if hasattr(values, "__anext__"):
+        raise AsyncTasksInSyncMapError(
+            f"{method}() returned an async generator but the map's is_async() is False",
+            hints=(f"return True from is_async(), or make {method}() a plain generator",),
+        )
+    return values
+
+
+async def _as_async(values: Any) -> AsyncGenerator[Any, None]:
+    if hasattr(values, "__anext__"):
+        async for value in values:
+            yield value
+    else:
+        for value in values:
+            yield value
 
 
 def _key_function(task_key: Any) -> Callable[[Any], Any] | None:

@@ -55,7 +55,7 @@ class Plan:
     concurrency: int
     lookahead: int
     sink: Sink | None = None
-    check_task: Callable[[Any], None] | None = None  # raises if a task cannot cross processes
+    outbound: Callable[[Any], Any] | None = None  # task -> what is sent to another process
 
 
 def run_with_retry(run_task: Callable[[Any], Any], retry: Retry | None, task: Any) -> Any:
@@ -416,8 +416,7 @@ class PushSchedule:
         ):
             try:
                 task = next(self._source)
-                if plan.check_task is not None:
-                    plan.check_task(task)
+                sent = task if plan.outbound is None else plan.outbound(task)
             except StopIteration:
                 self._exhausted = True
                 return
@@ -425,7 +424,7 @@ class PushSchedule:
                 self._fatal, self._stopped = error, True
                 return
             deadline = time.monotonic() + self._timeout if self._timeout else float("inf")
-            future = self._executor.submit(run_with_retry, plan.run_task, plan.options.retry, task)
+            future = self._executor.submit(run_with_retry, plan.run_task, plan.options.retry, sent)
             self._inflight[future] = (self._claimed, task, deadline)
             self._claimed += 1
 
