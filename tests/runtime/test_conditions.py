@@ -1,0 +1,107 @@
+"""Conditions: when(), expr(), default and ~cond; reads, names, and errors naming the transition."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowc.errors import FlowRuntimeError, FlowSyntaxError
+from flowc.runtime import ApplicationBuilder, Condition, State, action, default, expr, when
+
+
+def test_when_holds_when_every_key_equals_its_value():
+    condition = when(done=False, mode="fast")
+    assert isinstance(condition, Condition)
+    assert condition(State({"done": False, "mode": "fast"}))
+    assert not condition(State({"done": False, "mode": "slow"}))
+    assert set(condition.reads) == {"done", "mode"}
+
+
+def test_expr_is_interpreted_and_reads_the_keys_it_names():
+    condition = expr("counter < 10 and not done")
+    assert condition(State({"counter": 3, "done": False}))
+    assert not condition(State({"counter": 10, "done": False}))
+    assert set(condition.reads) == {"counter", "done"}
+    assert "counter < 10" in condition.name
+
+
+def test_default_always_holds_and_reads_nothing():
+    assert default(State({}))
+    assert tuple(default.reads) == ()
+
+
+def test_negation_inverts_the_condition_and_keeps_its_reads():
+    negated = ~when(done=True)
+    assert negated(State({"done": False}))
+    assert not negated(State({"done": True}))
+    assert tuple(negated.reads) == ("done",)
+    assert negated.name != when(done=True).name
+
+
+def test_conditions_evaluate_on_a_plain_mapping_too():
+    assert expr("len(items) == 2")({"items": [1, 2]})
+
+
+@pytest.mark.parametrize(
+    "text", ["__import__('os')", "counter.__class__", "open('x')", "counter <", "a = 1"]
+)
+def test_unsafe_or_malformed_expressions_are_rejected_when_the_condition_is_built(text):
+    with pytest.raises(ValueError) as caught:
+        expr(text)
+    assert isinstance(caught.value, FlowSyntaxError)
+    assert caught.value.code.startswith("F11")
+
+
+def test_deep_nesting_is_a_clear_error_not_a_recursion_error():
+    with pytest.raises(FlowSyntaxError):
+        expr("(" * 500 + "x" + ")" * 500)
+
+
+# -- inside an application: a condition failure names the key and the transition --
+
+
+@action(reads=[], writes=["step"])
+def start(state: State) -> State:
+    return state.update(step=1)
+
+
+@action(reads=[], writes=[])
+def finish(state: State) -> State:
+    return state
+
+
+def app_with(condition: Condition, **values: object):
+    return (
+        ApplicationBuilder()
+        .with_actions(start=start, finish=finish)
+        .with_transitions(("start", "finish", condition))
+        .with_state(**values)
+        .with_entrypoint("start")
+        .build()
+    )
+
+
+@pytest.mark.parametrize("condition", [expr("ready"), when(ready=True)])
+def test_a_condition_reading_a_missing_key_names_the_key_and_the_transition(condition):
+    app = app_with(condition)
+    with pytest.raises(KeyError) as caught:
+        app.run(halt_after=["finish"])
+    error = caught.value
+    assert isinstance(error, FlowRuntimeError)
+    message = str(error)
+    assert "'ready'" in message
+    assert "from 'start' to 'finish'" in message
+
+
+def test_a_condition_that_fails_on_types_names_the_transition():
+    app = app_with(expr("count > 3"), count="many")
+    with pytest.raises(FlowRuntimeError) as caught:
+        app.run(halt_after=["finish"])
+    assert isinstance(caught.value, TypeError)
+    assert "from 'start' to 'finish'" in str(caught.value)
+
+
+def test_after_a_condition_error_the_completed_step_is_kept():
+    app = app_with(expr("ready"))
+    with pytest.raises(KeyError):
+        app.run(halt_after=["finish"])
+    assert app.state["step"] == 1
