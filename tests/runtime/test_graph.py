@@ -1,0 +1,104 @@
+"""Graphs: built once from actions and ordered transitions, validated, reusable across apps."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowc.errors import FlowCheckError
+from flowc.runtime import ApplicationBuilder, Graph, GraphBuilder, State, action, default, expr
+from flowc.runtime.graph import Transition
+
+
+@action(reads=["n"], writes=["n"])
+def increment(state: State) -> State:
+    return state.update(n=state["n"] + 1)
+
+
+@action(reads=[], writes=["route"])
+def small(state: State) -> State:
+    return state.update(route="small")
+
+
+@action(reads=[], writes=["route"])
+def large(state: State) -> State:
+    return state.update(route="large")
+
+
+def routed_graph(*transitions: tuple) -> Graph:
+    return (
+        GraphBuilder()
+        .with_actions(increment=increment, small=small, large=large)
+        .with_transitions(*transitions)
+        .build()
+    )
+
+
+def run(graph: Graph, n: int) -> State:
+    app = ApplicationBuilder().with_graph(graph).with_entrypoint("increment")
+    _, _, state = app.with_state(n=n).build().run(halt_after=["small", "large"])
+    return state
+
+
+def test_a_built_graph_lists_its_actions_and_transitions():
+    graph = routed_graph(("increment", "small"))
+    assert {a.name for a in graph.actions} == {"increment", "small", "large"}
+    (transition,) = graph.transitions
+    assert isinstance(transition, Transition)
+    assert (transition.from_, transition.to) == ("increment", "small")
+
+
+def test_the_first_matching_transition_wins():
+    graph = routed_graph(
+        ("increment", "small", expr("n < 10")),
+        ("increment", "large", expr("n < 100")),
+        ("increment", "small", default),
+    )
+    assert run(graph, 1)["route"] == "small"
+    assert run(graph, 50)["route"] == "large"
+    assert run(graph, 500)["route"] == "small"
+
+
+def test_a_list_of_sources_makes_one_transition_from_each():
+    graph = (
+        GraphBuilder()
+        .with_actions(small=small, large=large, increment=increment)
+        .with_transitions((["small", "large"], "increment"))
+        .build()
+    )
+    assert sorted(t.from_ for t in graph.transitions) == ["large", "small"]
+
+
+def test_a_graph_is_reusable_by_many_applications():
+    graph = routed_graph(("increment", "small", expr("n < 10")), ("increment", "large"))
+    assert [run(graph, n)["route"] for n in (1, 20, 2)] == ["small", "large", "small"]
+
+
+def test_a_transition_to_an_unknown_action_is_an_error_with_a_did_you_mean_hint():
+    with pytest.raises(ValueError) as caught:
+        routed_graph(("increment", "smal"))
+    error = caught.value
+    assert isinstance(error, FlowCheckError)
+    assert error.code.startswith("F2")
+    assert "'smal'" in str(error)
+    assert any("small" in hint for hint in error.hints)
+
+
+def test_two_actions_with_one_name_are_an_error():
+    with pytest.raises(FlowCheckError) as caught:
+        GraphBuilder().with_actions(small, small.with_name("small")).build()
+    assert "'small'" in str(caught.value)
+    assert caught.value.code.startswith("F2")
+
+
+def test_a_malformed_transition_is_an_error():
+    with pytest.raises(FlowCheckError):
+        routed_graph(("increment",))
+    with pytest.raises(FlowCheckError):
+        routed_graph(("increment", "small", "n < 3"))
+
+
+def test_next_action_picks_the_target_of_the_first_holding_transition():
+    graph = routed_graph(("increment", "small", expr("n < 10")), ("increment", "large"))
+    assert graph.next_action("increment", State({"n": 3})).name == "small"
+    assert graph.next_action("increment", State({"n": 30})).name == "large"
+    assert graph.next_action("small", State({"n": 3})) is None
