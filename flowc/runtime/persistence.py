@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
@@ -289,10 +289,11 @@ def _create_schema(connection: sqlite3.Connection, table: str) -> None:
 
 @dataclass(slots=True)
 class _Ticket:
-    """One queued row, numbered in queue order; ``error`` is set if its batch failed."""
+    """One queued row (or, with ``row=None``, a barrier); ``done`` once its batch finished,
+    ``error`` if that batch failed."""
 
-    number: int
-    row: tuple[Any, ...]
+    row: tuple[Any, ...] | None
+    done: bool = False
     error: BaseException | None = None
 
 
@@ -300,48 +301,50 @@ class _Ticket:
 class _GroupCommitter:
     """Writes queued rows in batches from one thread and one connection, in queue order.
 
-    A batch is everything queued while the previous batch was being committed, so under load the
-    number of commits (and fsyncs) grows with elapsed time, not with the number of rows. Rows are
-    numbered; ``written`` is the number of the last row whose batch has finished.
+    A batch is everything queued while the previous batch was being committed (plus what
+    arrives during a short linger), so the number of commits — and fsyncs — grows with elapsed
+    time, not with the number of rows. Queueing takes a plain lock for a few dict and list
+    operations; sleeping and waking use a separate condition, touched once per batch.
     """
 
     settings: _Settings
-    cond: threading.Condition = field(default_factory=threading.Condition)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # queue and last_by_app
+    cond: threading.Condition = field(default_factory=threading.Condition)  # sleep/wake
     queue: list[_Ticket] = field(default_factory=list)
-    submitted: int = 0
-    written: int = 0
-    pending_by_app: dict[tuple[str, str], int] = field(default_factory=dict)
+    last_by_app: dict[tuple[str, str], _Ticket] = field(default_factory=dict)
     failures: list[BaseException] = field(default_factory=list)
     thread: threading.Thread | None = None
-    idle: bool = True
+    idle: bool = False
     waiters: int = 0
-    pid: int = field(default_factory=os.getpid)
     closing: bool = False
     commits: int = 0
+    pid: int = field(default_factory=os.getpid)
 
-    def submit(self, row: tuple[Any, ...]) -> _Ticket:
-        app = (row[0], row[1])
-        with self.cond:
+    def submit(self, row: tuple[Any, ...] | None) -> _Ticket:
+        ticket = _Ticket(row)
+        with self.lock:
             if self.closing:
                 raise PersistenceError("the persister is closed; no more states can be saved")
-            self.submitted += 1
-            ticket = _Ticket(self.submitted, row)
             self.queue.append(ticket)
-            self.pending_by_app[app] = self.pending_by_app.get(app, 0) + 1
-            if self.thread is None:
+            if row is not None:
+                self.last_by_app[(row[0], row[1])] = ticket
+            start = self.thread is None
+            if start:
                 self.thread = threading.Thread(
                     target=self._run, name="flowc-sqlite-committer", daemon=True
                 )
-                self.thread.start()
-            elif self.idle:
+        if start:
+            self.thread.start()  # type: ignore[union-attr]
+        elif self.idle:
+            with self.cond:
                 self.cond.notify_all()
         return ticket
 
     def wait(self, ticket: _Ticket) -> None:
         """Return once ``ticket``'s batch is committed; raise if it, or a batch of rows whose
         savers did not wait, failed."""
-        with self.cond:
-            self._await(lambda: self.written >= ticket.number)
+        self._await(ticket)
+        with self.lock:
             failures, self.failures = self.failures, []
         if ticket.error is not None:
             raise _as_persistence_error(ticket.error)
@@ -350,89 +353,98 @@ class _GroupCommitter:
 
     def flush(self, app: tuple[str, str] | None = None) -> None:
         """Wait until every row queued so far (given ``app``: that app's rows) is committed."""
-        with self.cond:
-            if app is not None:
-                self._await(lambda: not self.pending_by_app.get(app))
-                return
-            target = self.submitted
-            self._await(lambda: self.written >= target)
+        if app is not None:
+            last = self.last_by_app.get(app)
+            if last is not None:
+                self._await(last)
+            return
+        with self.lock:
+            pending = not self.closing and (bool(self.queue) or not self.idle)
+        if pending and self.thread is not None:
+            self.wait(self.submit(None))  # a barrier: FIFO, so everything before it is done
+            return
+        with self.lock:
             failures, self.failures = self.failures, []
         if failures:
             raise _as_persistence_error(failures[0])
 
-    def _await(self, done: Callable[[], bool]) -> None:
-        """Block (holding ``cond``) until ``done()``; a waiter ends the committer's linger."""
-        if done():
+    def _await(self, ticket: _Ticket) -> None:
+        """Block until ``ticket`` is done; a waiter ends the committer's linger."""
+        if ticket.done:
             return
-        self.waiters += 1
-        self.cond.notify_all()
-        try:
-            while not done():
-                self.cond.wait()
-        finally:
-            self.waiters -= 1
+        with self.cond:
+            self.waiters += 1
+            self.cond.notify_all()
+            try:
+                while not ticket.done:
+                    self.cond.wait()
+            finally:
+                self.waiters -= 1
 
     def close(self) -> None:
         """Commit what is queued, then stop the thread (also run at interpreter exit)."""
-        if self.pid != os.getpid():  # a forked child: the thread and its lock stayed behind
+        if self.pid != os.getpid():  # a forked child: the thread and its locks stayed behind
             return
-        with self.cond:
+        with self.lock:
             self.closing = True
-            self.cond.notify_all()
             thread = self.thread
+        with self.cond:
+            self.cond.notify_all()
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
-    def _linger(self) -> None:
-        """While nobody waits for a commit, let rows gather for up to ``linger_s``: fewer,
-        larger transactions and fewer thread switches. A waiter or close ends it at once."""
-        deadline = time.monotonic() + self.settings.linger_s
-        while not self.waiters and not self.closing:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            self.cond.wait(remaining)
+    def _next_batch(self) -> list[_Ticket] | None:
+        """Sleep until rows are queued, linger while nobody waits, and take them all; None
+        once closing with nothing left."""
+        with self.cond:
+            while True:
+                with self.lock:
+                    if self.queue or self.closing:
+                        break
+                    self.idle = True  # from here on, submit() wakes us
+                self.cond.wait(0.5)
+                self.idle = False
+            deadline = time.monotonic() + self.settings.linger_s
+            while not self.waiters and not self.closing:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.cond.wait(remaining)
+        with self.lock:
+            batch, self.queue = self.queue, []
+            if not batch and self.closing:
+                return None
+            if len(self.last_by_app) > 10_000:  # forget apps whose rows are all written
+                self.last_by_app = {k: t for k, t in self.last_by_app.items() if not t.done}
+        return batch
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
         insert_sql = self.settings.insert_sql
-        while True:
-            with self.cond:
-                while not self.queue and not self.closing:
-                    self.idle = True
-                    self.cond.wait()
-                self.idle = False
-                self._linger()
-                if not self.queue:
-                    break
-                batch, self.queue = self.queue, []
+        while (batch := self._next_batch()) is not None:
+            rows = [t.row for t in batch if t.row is not None]
             error: BaseException | None = None
-            try:
-                if connection is None:
-                    connection = _open_connection(self.settings)
-                connection.execute("BEGIN IMMEDIATE")
+            if rows:
                 try:
-                    connection.executemany(insert_sql, [t.row for t in batch])
-                    connection.execute("COMMIT")
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
-            except Exception as exc:
-                error = exc
-            with self.cond:
+                    if connection is None:
+                        connection = _open_connection(self.settings)
+                    connection.execute("BEGIN IMMEDIATE")
+                    try:
+                        connection.executemany(insert_sql, rows)
+                        connection.execute("COMMIT")
+                    except BaseException:
+                        connection.execute("ROLLBACK")
+                        raise
+                except Exception as exc:
+                    error = exc
                 self.commits += 1
-                pending = self.pending_by_app
-                for ticket in batch:
-                    ticket.error = error
-                    app = (ticket.row[0], ticket.row[1])
-                    left = pending[app] - 1
-                    if left:
-                        pending[app] = left
-                    else:
-                        del pending[app]
-                if error is not None:
+            for ticket in batch:
+                ticket.error = error if ticket.row is not None else None
+                ticket.done = True
+            if error is not None:
+                with self.lock:
                     self.failures.append(error)
-                self.written = batch[-1].number
+            with self.cond:
                 self.cond.notify_all()
         if connection is not None:
             connection.close()
