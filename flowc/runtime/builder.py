@@ -20,9 +20,21 @@ from flowc.runtime.state import State, state_from_model
 
 
 class ApplicationDefinitionError(FlowCheckError, ValueError):
-    """The builder was given something it cannot build (no entrypoint, an unknown one...)."""
+    """The builder was given something it cannot build."""
 
     default_code = "F264"
+
+
+class MissingEntrypointError(ApplicationDefinitionError):
+    """``build()`` was called without ``with_entrypoint``."""
+
+    default_code = "F266"
+
+
+class UnknownEntrypointError(ApplicationDefinitionError):
+    """The entrypoint names no action of the graph."""
+
+    default_code = "F267"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,10 +226,8 @@ class ApplicationBuilder:
 
     def build(self) -> Application:
         graph = self._graph if self._graph is not None else self._graph_builder.build()
-        app_id = self._app_id
-        state, next_action, prior, sequence_id = self._starting_point(graph)
-        if app_id is None or (self._initializer and self._initializer.fork_from_app_id):
-            app_id = app_id or str(uuid.uuid4())
+        start = self._starting_point(graph)
+        app_id = self._app_id or str(uuid.uuid4())
         hooks = list(self._hooks)
         if self._tracker is not None:
             hooks.append(self._tracker)
@@ -228,56 +238,65 @@ class ApplicationBuilder:
             hooks.append(PersisterHook(self._persister))
         return Application(
             graph=graph,
-            state=state,
-            next_action=next_action,
-            prior_action=prior,
+            state=start.state,
+            next_action=start.next_action,
+            prior_action=start.prior_action,
             app_id=app_id,
             partition_key=self._partition_key,
-            sequence_id=sequence_id,
+            sequence_id=start.next_sequence_id,
+            last_sequence_id=start.last_sequence_id,
             hooks=HookSet.of(hooks),
             tracker=self._tracker,
             state_persister=self._persister,
             state_initializer=self._initializer.loader if self._initializer else None,
             parallel_executor=self._executor,
             parent=self._parent,
+            forked_from=start.forked_from,
         )
 
     def _entry(self, graph: Graph, name: str | None) -> Action:
         if name is None:
-            raise ApplicationDefinitionError(
+            raise MissingEntrypointError(
                 "the application has no entrypoint",
                 hints=("call .with_entrypoint('first_action')",),
             )
         if not graph.has_action(name):
             known = [action.name for action in graph.actions]
-            raise ApplicationDefinitionError(
+            raise UnknownEntrypointError(
                 f"the entrypoint '{name}' is not an action of the application",
                 hints=_did_you_mean(name, known) or (f"actions: {', '.join(known) or 'none'}",),
             )
         return graph.get_action(name)
 
-    def _starting_point(self, graph: Graph) -> tuple[State, Action | None, str | None, int]:
-        """(state, next action or None when it follows ``prior``, prior action, sequence id)."""
-        start_sequence = self._sequence_id or 0
+    def _starting_point(self, graph: Graph) -> _Start:
         init = self._initializer
+        first = self._sequence_id or 0
         if init is None:
             state = _as_state(self._state, self._schema)
-            return state, self._entry(graph, self._entrypoint), None, start_sequence
+            return _Start(state, self._entry(graph, self._entrypoint), None, first)
         loaded = self._load(init)
+        entry = init.default_entrypoint or self._entrypoint
         if loaded is None:
             default = init.default_state if init.default_state is not None else self._state
-            state = _as_state(default, self._schema)
-            entry = init.default_entrypoint or self._entrypoint
-            return state, self._entry(graph, entry), None, start_sequence
+            return _Start(_as_state(default, self._schema), self._entry(graph, entry), None, first)
+        if loaded.get("state") is None:
+            raise ApplicationDefinitionError(
+                f"the state initializer returned a saved run without a state: {loaded!r}",
+                code="F265",
+                hints=("a loader returns None when nothing is saved",),
+            )
         state = _as_state(loaded["state"], self._schema)
-        position, sequence_id = loaded.get("position"), loaded.get("sequence_id") or 0
-        if position is None:
-            entry = init.default_entrypoint or self._entrypoint
-            return state, self._entry(graph, entry), None, sequence_id
-        if loaded.get("status") == "failed" or not init.resume_at_next_action:
-            return state, self._entry(graph, position), None, sequence_id
+        position, last = loaded.get("position"), loaded.get("sequence_id")
+        last = 0 if last is None else last
+        forked_from = None
+        if init.fork_from_app_id is not None:
+            forked_from = ParentPointer(init.fork_from_app_id, last, init.fork_from_partition_key)
+        if position is None or not init.resume_at_next_action:
+            return _Start(state, self._entry(graph, entry), None, last + 1, last, forked_from)
+        if loaded.get("status") == "failed":  # retry the failed step under its own sequence id
+            return _Start(state, self._entry(graph, position), None, last, last, forked_from)
         self._entry(graph, position)  # the saved position must still exist
-        return state, None, position, sequence_id + 1
+        return _Start(state, None, position, last + 1, last, forked_from)
 
     def _load(self, init: _Initializer) -> Mapping[str, Any] | None:
         forking = init.fork_from_app_id is not None
@@ -287,3 +306,16 @@ class ApplicationBuilder:
         partition_key = init.fork_from_partition_key if forking else self._partition_key
         sequence_id = init.fork_from_sequence_id if forking else None
         return init.loader.load(partition_key, app_id, sequence_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Where a built application starts: its state, and either the next action or the prior
+    one whose transitions choose it; the sequence ids; the run it was forked from."""
+
+    state: State
+    next_action: Action | None
+    prior_action: str | None
+    next_sequence_id: int
+    last_sequence_id: int | None = None
+    forked_from: ParentPointer | None = None
