@@ -19,7 +19,9 @@ from pathlib import Path
 from flowc import __version__
 from flowc.commands import check as check_command
 from flowc.commands import compile as compile_command
+from flowc.commands import plan as plan_command
 from flowc.commands import render as render_command
+from flowc.commands import run as run_command
 from flowc.errors import FlowError
 
 EXIT_OK = 0
@@ -72,6 +74,8 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Handler]]]
     "check": (check_command.SUMMARY, check_command.add_arguments),
     "compile": (compile_command.SUMMARY, compile_command.add_arguments),
     "render": (render_command.SUMMARY, render_command.add_arguments),
+    "run": (run_command.SUMMARY, run_command.add_arguments),
+    "plan": (plan_command.SUMMARY, plan_command.add_arguments),
 }
 
 

@@ -466,7 +466,7 @@ class _Emitter:
         if node.items is not None:
             out.line()
             out.line("def states(self, state, context, inputs):", depth=1)
-            out.line(f"for item in {_items_source(node)}:", node.items.span, depth=2)
+            out.line(f"for item in {items_source(node)}:", node.items.span, depth=2)
             out.line(f"yield state.update({node.items.var.name}=item)", depth=3)
         out.line()
         out.line("def reduce(self, state, states):", depth=1)
@@ -564,7 +564,7 @@ def _guarded(condition: str, where: str, stops: list[tuple[str, str]]) -> str:
     return f"replace({combined}, origin={where or stops[0][1]})"
 
 
-def _items_source(node: MapNode) -> str:
+def items_source(node: MapNode) -> str:
     assert node.items is not None
     source = node.items.source
     if isinstance(source, ItemsFromState):
@@ -580,7 +580,7 @@ def _items_source(node: MapNode) -> str:
 def _items_text(node: MapNode) -> str:
     if node.items is None:
         return ""
-    return f" for {node.items.var.name} in {_items_source(node)}"
+    return f" for {node.items.var.name} in {items_source(node)}"
 
 
 _RESERVED = frozenset(

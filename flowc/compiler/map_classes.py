@@ -128,7 +128,7 @@ def make_map(
         "on_branch_complete": lambda self, outcome: _branch_complete(self, labels, items, outcome),
         "tasks": _tasks,
         "_flowc_progress": progress,
-        "_flowc_total": _total(items, len(branch_list)),
+        "_flowc_total": staticmethod(_total(items, len(branch_list))),
     }
     if kind == "states":
         namespace["action"] = lambda self, state, inputs: branch_list[0]
@@ -169,7 +169,7 @@ def make_graph_step(
         "reduce": reduce,
         "on_branch_complete": lambda self, outcome: _branch_complete(self, [label], None, outcome),
         "_flowc_progress": None,
-        "_flowc_total": 1,
+        "_flowc_total": staticmethod(lambda state, inputs: 1),
     }
     del progress  # a graph step is one branch: no progress bar
     return type(class_name(name), (MapActions,), namespace)()
