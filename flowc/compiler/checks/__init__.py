@@ -1,5 +1,6 @@
 """Static checks over the IR: one module per check, each a pure ``check_x(ir) ->
-Iterable[Diagnostic]`` that never raises for user mistakes; ``run_checks`` runs them in order.
+Iterable[Diagnostic]`` that never raises for user mistakes; ``run_checks`` runs them in order,
+sharing the facts they all need (``checks.facts``) through an optional second argument.
 
 ``CHECKS`` need only the IR; ``PYTHON_CHECKS`` import the modules the flow names and run only
 with ``import_python=True`` (``flowc check --no-import`` skips them). docs/compiler.md lists every
@@ -14,6 +15,7 @@ from flowc.compiler.checks.conditions import check_conditions
 from flowc.compiler.checks.dataflow import check_dataflow
 from flowc.compiler.checks.dead_ends import check_dead_ends
 from flowc.compiler.checks.entry import check_entry
+from flowc.compiler.checks.facts import flow_facts
 from flowc.compiler.checks.loops import check_loops
 from flowc.compiler.checks.lowering import check_lowering
 from flowc.compiler.checks.maps import check_maps
@@ -25,7 +27,8 @@ from flowc.compiler.checks.unused import check_unused
 from flowc.compiler.ir import FlowIR
 from flowc.errors import Diagnostic
 
-Check = Callable[[FlowIR], Iterable[Diagnostic]]
+Check = Callable[..., Iterable[Diagnostic]]
+"""``check(ir, facts=None)``: ``facts`` (``flow_facts(ir)``) is shared by a run of checks."""
 
 CHECKS: tuple[Check, ...] = (
     check_lowering,
@@ -46,7 +49,8 @@ PYTHON_CHECKS: tuple[Check, ...] = (check_python,)
 def run_checks(ir: FlowIR, *, import_python: bool = True) -> list[Diagnostic]:
     """Every diagnostic of every check, in check order (callers sort for display)."""
     checks = CHECKS + PYTHON_CHECKS if import_python else CHECKS
+    facts = flow_facts(ir)
     found: list[Diagnostic] = []
     for check in checks:
-        found.extend(check(ir))
+        found.extend(check(ir, facts))
     return found

@@ -1,17 +1,10 @@
-"""Helpers the checks share: building diagnostics, did-you-mean hints, walking every scope."""
+"""Helpers the checks share: building diagnostics and did-you-mean hints."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 
-from flowc.compiler.ir import (
-    ActionNode,
-    FlowIR,
-    GraphNode,
-    MapNode,
-    iter_scopes,
-)
 from flowc.errors import Diagnostic, Related, Severity, Span
 
 
@@ -40,49 +33,3 @@ def did_you_mean(name: str, known: Mapping[str, Span | None]) -> tuple[str, tupl
         f"did you mean '{found}'? (defined at {span})",
         (Related(f"'{found}' is defined here", span),),
     )
-
-
-def scopes(ir: FlowIR) -> Iterator[FlowIR]:
-    for _, scope in iter_scopes(ir):
-        yield scope
-
-
-def all_actions(ir: FlowIR) -> Iterator[ActionNode]:
-    """Every distinct action value in the flow: steps, declarations, map branches."""
-    seen: set[int] = set()
-    for scope in scopes(ir):
-        for node in _nodes_of(scope):
-            candidates: Iterable[object] = (node,)
-            if isinstance(node, MapNode):
-                candidates = (node, *(b.step for b in node.branches))
-            for item in candidates:
-                if isinstance(item, ActionNode) and id(item) not in seen:
-                    seen.add(id(item))
-                    yield item
-
-
-def all_maps(ir: FlowIR) -> Iterator[MapNode]:
-    seen: set[int] = set()
-    for scope in scopes(ir):
-        for node in _nodes_of(scope):
-            if isinstance(node, MapNode) and id(node) not in seen:
-                seen.add(id(node))
-                yield node
-
-
-def _nodes_of(scope: FlowIR) -> Iterator[object]:
-    yield from scope.steps()
-    yield from scope.meta.declarations
-
-
-def scope_label(scope: FlowIR, top: FlowIR) -> str:
-    if scope is top:
-        return f"flow '{scope.meta.name}'" if scope.meta.name else "the flow"
-    return f"graph '{scope.meta.name}'"
-
-
-def graph_bodies(ir: FlowIR) -> Iterator[GraphNode]:
-    for scope in scopes(ir):
-        for node in _nodes_of(scope):
-            if isinstance(node, GraphNode):
-                yield node

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flowc.compiler.ast import TypeRef
-from flowc.compiler.checks.common import all_maps, did_you_mean, error, scopes
-from flowc.compiler.checks.dataflow import Dataflow
+from flowc.compiler.checks.common import did_you_mean, error
+from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import FlowIR, StateFieldSpec
 from flowc.errors import Diagnostic, Span
 from flowc.runtime.expression import (
@@ -52,19 +52,20 @@ class Type:
     value: Type | None = None
 
 
-def check_conditions(ir: FlowIR) -> Iterator[Diagnostic]:
+def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
     schema: dict[str, StateFieldSpec] = {}
-    for scope in scopes(ir):
+    for scope in facts.scopes:
         for spec in scope.meta.schema:
             schema.setdefault(spec.name, spec)
     known: dict[str, Span | None] = {name: spec.span for name, spec in schema.items()}
-    for key in sorted(Dataflow().written_anywhere(ir)):
+    for key in sorted(facts.written):
         known.setdefault(key, None)
-    for map_node in all_maps(ir):
+    for map_node in facts.maps:
         if map_node.items is not None:
             known.setdefault(map_node.items.var.name, map_node.items.var.span)
     types = {name: from_type_ref(spec.type) for name, spec in schema.items()}
-    for scope in scopes(ir):
+    for scope in facts.scopes:
         for source, target, arrow in scope.transitions():
             condition = arrow.condition
             if condition is None:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from flowc.compiler.checks.common import error, scopes
-from flowc.compiler.checks.loops import trapped_cycles
+from flowc.compiler.checks.common import error
+from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import ENTRY, HALT, FlowIR, NodeKind
 from flowc.errors import Diagnostic, Span
 
@@ -18,12 +18,13 @@ F_DEAD_END = "F215"
 F_NEVER_HALTS = "F216"
 
 
-def check_dead_ends(ir: FlowIR) -> Iterator[Diagnostic]:
-    for scope in scopes(ir):
+def check_dead_ends(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
+    for scope in facts.scopes:
         if ENTRY not in scope:
             continue
         reached = nx.descendants(scope, ENTRY)
-        looping = set().union(*trapped_cycles(scope))
+        looping = set().union(*facts.trapped_cycles(scope))
         if HALT not in reached and looping:
             continue  # check_loops names the loop that keeps the flow from ending
         if HALT not in reached:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowc.compiler.checks.common import error, scopes
+from flowc.compiler.checks.common import error
+from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import ENTRY, FlowIR
 from flowc.errors import Diagnostic, Related
 
@@ -15,8 +16,9 @@ F_SEVERAL_ENTRIES = "F211"
 F_CONDITIONAL_ENTRY = "F212"
 
 
-def check_entry(ir: FlowIR) -> Iterator[Diagnostic]:
-    for scope in scopes(ir):
+def check_entry(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
+    for scope in facts.scopes:
         if scope is ir and scope.number_of_nodes() == 0:
             continue
         yield from _entry(scope, is_top=scope is ir)

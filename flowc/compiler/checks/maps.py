@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowc.compiler.checks.common import all_maps, error, warning
-from flowc.compiler.checks.dataflow import Dataflow
+from flowc.compiler.checks.common import error, warning
+from flowc.compiler.checks.facts import Dataflow, FlowFacts, flow_facts
 from flowc.compiler.ir import ActionNode, FlowIR, MapKind, MapNode
 from flowc.errors import Diagnostic, Related, Span
 
@@ -26,11 +26,11 @@ F_REDUCE_READS_NOTHING = "F304"
 F_REDUCE_TARGET_TWICE = "F305"
 
 
-def check_maps(ir: FlowIR) -> Iterator[Diagnostic]:
-    analysis = Dataflow()
-    flow_keys = analysis.written_anywhere(ir) | {spec.name for spec in ir.meta.schema}
-    for map_node in all_maps(ir):
-        yield from _check_map(map_node, analysis, flow_keys)
+def check_maps(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
+    flow_keys = facts.written | {spec.name for spec in ir.meta.schema}
+    for map_node in facts.maps:
+        yield from _check_map(map_node, facts.dataflow, flow_keys)
 
 
 def _check_map(
@@ -71,12 +71,12 @@ def _check_map(
                 branches[0][1],
                 f"collect it, e.g. `reduce {key}s = collect({key})`, or stop writing it",
             )
-    produced = set(writers) | {var} | flow_keys
     seen_targets: dict[str, Span] = {}
     for reduce in map_node.reduces:
         for arg in reduce.args or ():
             key = arg.reads
-            if key is not None and all_declared and key not in produced:
+            produced = key in writers or key == var or key in flow_keys
+            if key is not None and all_declared and not produced:
                 yield error(
                     F_REDUCE_READS_NOTHING,
                     f"reduce of map '{map_node.name}' reads '{key}', which no branch writes",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flowc.compiler.ast import TypeRef
-from flowc.compiler.checks.common import all_actions, all_maps, did_you_mean, error, scopes
+from flowc.compiler.checks.common import did_you_mean, error
+from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import (
     CallableSpec,
     Declaration,
@@ -34,18 +35,19 @@ BUILTIN_TYPES = {"str": 0, "int": 0, "float": 0, "bool": 0, "any": 0, "list": 1,
 BUILTIN_TYPES["optional"] = 1
 
 
-def check_names(ir: FlowIR) -> Iterator[Diagnostic]:
+def check_names(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
     top_declared = _declared_spans(ir)
     imported = {i.local: i.span for i in ir.meta.imports if isinstance(i, PythonImport)}
     self_referenced = {d.span for d in ir.meta.problems if d.code == F_SELF_REFERENCE}
-    for scope in scopes(ir):
+    for scope in facts.scopes:
         declared = {**top_declared, **_declared_spans(scope)}
         yield from _duplicates(scope)
         for node in scope.steps():
             if isinstance(node, UnknownNode) and node.span not in self_referenced:
                 yield _unknown_step(node, declared, imported)
-    yield from _callables(ir, top_declared, imported)
-    yield from _branches(ir, top_declared, imported)
+    yield from _callables(ir, facts, top_declared, imported)
+    yield from _branches(facts, top_declared, imported)
     yield from _schema(ir, imported)
 
 
@@ -96,14 +98,14 @@ def _unknown_step(
 
 
 def _callables(
-    ir: FlowIR, declared: dict[str, Span | None], imported: dict[str, Span]
+    ir: FlowIR, facts: FlowFacts, declared: dict[str, Span | None], imported: dict[str, Span]
 ) -> Iterator[Diagnostic]:
     seen: set[tuple[Span, str]] = set()
-    kinds = {d.name: d.kind.value for scope in scopes(ir) for d in scope.meta.declarations}
+    kinds = {d.name: d.kind.value for scope in facts.scopes for d in scope.meta.declarations}
     references: list[tuple[CallableSpec, str]] = []
-    for action in all_actions(ir):
+    for action in facts.actions:
         references.append((action.callable, f"action '{action.name}'"))
-    for map_node in all_maps(ir):
+    for map_node in facts.maps:
         for reduce in map_node.reduces:
             if reduce.callable is not None:
                 references.append((reduce.callable, "reducer"))
@@ -142,12 +144,12 @@ def _related(name: str, declared: dict[str, Span | None]) -> tuple[Related, ...]
 
 
 def _branches(
-    ir: FlowIR, declared: dict[str, Span | None], imported: dict[str, Span]
+    facts: FlowFacts, declared: dict[str, Span | None], imported: dict[str, Span]
 ) -> Iterator[Diagnostic]:
     maps = {
-        d.name for scope in scopes(ir) for d in scope.meta.declarations if isinstance(d, MapNode)
+        d.name for scope in facts.scopes for d in scope.meta.declarations if isinstance(d, MapNode)
     }
-    for map_node in all_maps(ir):
+    for map_node in facts.maps:
         for branch in map_node.branches:
             if isinstance(branch.step, GraphNode) and branch.args:
                 yield error(

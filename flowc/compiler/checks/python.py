@@ -14,7 +14,8 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
-from flowc.compiler.checks.common import all_actions, all_maps, error, scopes, warning
+from flowc.compiler.checks.common import error, warning
+from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import ActionNode, CallableSpec, FlowIR, PythonImport
 from flowc.compiler.python_refs import F_MODULE_IMPORT, import_object
 from flowc.errors import Diagnostic, FlowBuildError, Span
@@ -29,17 +30,18 @@ _FAILED = object()
 _IMPLICIT = {"state", "__context"}
 
 
-def check_python(ir: FlowIR) -> Iterator[Diagnostic]:
+def check_python(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
     resolver = _Resolver()
-    for scope in scopes(ir):
+    for scope in facts.scopes:
         for spec in scope.meta.imports:
             if isinstance(spec, PythonImport):
                 resolver.get(spec.module, spec.name, spec.span)
-    for action in all_actions(ir):
+    for action in facts.actions:
         target = resolver.spec(action.callable)
         if target is not _FAILED:
             yield from _check_action(action, target)
-    for map_node in all_maps(ir):
+    for map_node in facts.maps:
         for reduce in map_node.reduces:
             if reduce.callable is None:
                 continue

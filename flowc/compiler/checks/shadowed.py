@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowc.compiler.checks.common import error, scopes
+from flowc.compiler.checks.common import error
+from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import ENTRY, FlowIR
 from flowc.errors import Diagnostic, Related
 
 F_SHADOWED = "F218"
 
 
-def check_shadowed(ir: FlowIR) -> Iterator[Diagnostic]:
-    for scope in scopes(ir):
+def check_shadowed(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
+    for scope in facts.scopes:
         for source in scope.nodes:
             if source == ENTRY:
                 continue  # several entries are check_entry's

@@ -6,15 +6,17 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from flowc.compiler.checks.common import error, scopes
+from flowc.compiler.checks.common import error
+from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import ENTRY, FlowIR, NodeKind
 from flowc.errors import Diagnostic, Span
 
 F_UNREACHABLE = "F214"
 
 
-def check_unreachable(ir: FlowIR) -> Iterator[Diagnostic]:
-    for scope in scopes(ir):
+def check_unreachable(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
+    for scope in facts.scopes:
         if ENTRY not in scope:
             continue  # reported by check_entry; everything would be unreachable
         reached = nx.descendants(scope, ENTRY)

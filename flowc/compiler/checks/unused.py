@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flowc.compiler.ast import TypeRef
-from flowc.compiler.checks.common import all_actions, all_maps, scopes, warning
-from flowc.compiler.checks.dataflow import Dataflow
+from flowc.compiler.checks.common import warning
+from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import (
     ActionNode,
     FlowImport,
@@ -25,10 +25,11 @@ F_UNUSED_DECLARATION = "F251"
 F_UNUSED_FIELD = "F252"
 
 
-def check_unused(ir: FlowIR) -> Iterator[Diagnostic]:
-    used_names = _used_names(ir)
-    yield from _imports(ir, used_names)
-    for scope in scopes(ir):
+def check_unused(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
+    facts = facts or flow_facts(ir)
+    used_names = _used_names(facts)
+    yield from _imports(ir, facts, used_names)
+    for scope in facts.scopes:
         if scope is ir and ir.number_of_nodes() == 0:
             continue
         if scope.meta.span.file != ir.meta.span.file:
@@ -42,27 +43,27 @@ def check_unused(ir: FlowIR) -> Iterator[Diagnostic]:
                 declared.span,
                 f"use it in a transition (`… -> {declared.name}`) or a map, or remove it",
             )
-    yield from _fields(ir)
+    yield from _fields(ir, facts)
 
 
-def _used_names(ir: FlowIR) -> set[str]:
+def _used_names(facts: FlowFacts) -> set[str]:
     used: set[str] = set()
-    for scope in scopes(ir):
+    for scope in facts.scopes:
         used.update(scope.nodes)
-    for map_node in all_maps(ir):
+    for map_node in facts.maps:
         used.update(branch.ref for branch in map_node.branches)
-    for action in all_actions(ir):
+    for action in facts.actions:
         if action.base:
             used.add(action.base)
     return used
 
 
-def _imports(ir: FlowIR, used_names: set[str]) -> Iterator[Diagnostic]:
+def _imports(ir: FlowIR, facts: FlowFacts, used_names: set[str]) -> Iterator[Diagnostic]:
     referenced = set(used_names)
     file = ir.meta.span.file
-    for action in all_actions(ir):
+    for action in facts.actions:
         referenced.add(action.callable.written)
-    for map_node in all_maps(ir):
+    for map_node in facts.maps:
         for reduce in map_node.reduces:
             if reduce.callable is not None:
                 referenced.add(reduce.callable.written)
@@ -93,11 +94,11 @@ def _type_names(ref: TypeRef) -> Iterator[str]:
         yield from _type_names(arg)
 
 
-def _fields(ir: FlowIR) -> Iterator[Diagnostic]:
-    touched = set(Dataflow().written_anywhere(ir))
-    for action in all_actions(ir):
+def _fields(ir: FlowIR, facts: FlowFacts) -> Iterator[Diagnostic]:
+    touched = set(facts.written)
+    for action in facts.actions:
         touched.update(action.read_keys)
-    for map_node in all_maps(ir):
+    for map_node in facts.maps:
         if map_node.items is not None:
             touched.add(map_node.items.var.name)
             if isinstance(map_node.items.source, ItemsFromState):
@@ -107,11 +108,11 @@ def _fields(ir: FlowIR) -> Iterator[Diagnostic]:
         task_key = map_node.options.task_key
         if task_key is not None and task_key.field_path:
             touched.add(task_key.field_path[0])
-    for scope in scopes(ir):
+    for scope in facts.scopes:
         for _, _, arrow in scope.transitions():
             if arrow.condition is not None:
                 touched.update(arrow.condition.expression.reads)
-    undeclared = any(isinstance(a, ActionNode) and not a.reads for a in all_actions(ir))
+    undeclared = any(isinstance(a, ActionNode) and not a.reads for a in facts.actions)
     if undeclared:
         return  # an action reading what its @action declares may use any field
     for spec in ir.meta.schema:
