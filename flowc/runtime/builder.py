@@ -80,7 +80,7 @@ def _as_state(value: Any, schema: Any = None) -> State:
         return value if schema is None or value.schema is not None else value.with_schema(schema)
     if value is None:
         return State(schema=schema)
-    if hasattr(value, "model_fields") and not isinstance(value, type):  # a pydantic instance
+    if not isinstance(value, type) and hasattr(type(value), "model_fields"):  # pydantic model
         return state_from_model(value)
     if isinstance(value, Mapping):
         return State(value, schema=schema)
@@ -96,6 +96,7 @@ class ApplicationBuilder:
     def __init__(self) -> None:
         self._graph_builder = GraphBuilder()
         self._graph: Graph | None = None
+        self._builds_graph = False  # with_actions/with_transitions were called
         self._state: State | None = None
         self._schema: Any = None
         self._entrypoint: str | None = None
@@ -113,15 +114,18 @@ class ApplicationBuilder:
 
     def with_actions(self, *args: Any, **kwargs: Any) -> ApplicationBuilder:
         self._graph_builder.with_actions(*args, **kwargs)
+        self._builds_graph = True
         return self
 
     with_action = with_actions
 
     def with_transitions(self, *transitions: Any) -> ApplicationBuilder:
         self._graph_builder.with_transitions(*transitions)
+        self._builds_graph = bool(transitions) or self._builds_graph
         return self
 
     def with_graph(self, graph: Graph) -> ApplicationBuilder:
+        """A prebuilt (reusable) graph, instead of ``with_actions``/``with_transitions``."""
         self._graph = graph
         return self
 
@@ -224,7 +228,18 @@ class ApplicationBuilder:
 
     # -- build --
 
+    async def abuild(self) -> Application:
+        """``build`` for async code (Burr's spelling; loaders here are synchronous)."""
+        return self.build()
+
     def build(self) -> Application:
+        if self._graph is not None and self._builds_graph:
+            raise ApplicationDefinitionError(
+                "the application was given both a graph (with_graph) and actions or "
+                "transitions (with_actions/with_transitions)",
+                code="F268",
+                hints=("add the actions and transitions to the GraphBuilder instead",),
+            )
         graph = self._graph if self._graph is not None else self._graph_builder.build()
         start = self._starting_point(graph)
         app_id = self._app_id or str(uuid.uuid4())

@@ -50,7 +50,9 @@ class Condition:
 
     def __invert__(self) -> Condition:
         inner = self.evaluate
-        return Condition(self.reads, lambda state: not inner(state), f"~{self.name}")
+        return Condition(
+            self.reads, lambda state: not inner(state), f"~{self.name}", origin=self.origin
+        )
 
     def __and__(self, other: Condition) -> Condition:
         left, right = self.evaluate, other.evaluate
@@ -149,9 +151,11 @@ def explain_failure(
             hints=(f"give {key!r} an initial value, or have an earlier action write it",),
         )
     if isinstance(error, TypeError | ValueError | ArithmeticError | FlowRuntimeError):
+        # an expression error knows the failing sub-expression's span; prefer it
+        span = getattr(error, "span", None) or condition.origin
         return ConditionEvaluationError(
-            f"{where} failed: {error}",
-            span=condition.origin,
+            f"{where} failed: {getattr(error, 'message', None) or error}",
+            span=span,
             hints=("check the types of the keys the condition compares",),
         )
     return None

@@ -264,3 +264,10 @@ def test_a_fork_starts_from_another_runs_saved_state_and_leaves_that_run_alone()
     assert persister.saved("original") == [("a", 0, "completed")]
     assert [row[0] for row in persister.saved("fork")] == ["b", "c"]
     assert app.parent_pointer is not None and app.parent_pointer.app_id == "original"
+
+
+def test_a_graph_and_separate_actions_together_are_a_build_error():
+    graph = GraphBuilder().with_actions(a=a).build()
+    with pytest.raises(FlowCheckError) as caught:
+        ApplicationBuilder().with_graph(graph).with_actions(b=b).with_entrypoint("a").build()
+    assert "with_graph" in str(caught.value)
