@@ -146,3 +146,20 @@ def test_a_tracker_is_a_hook_and_is_in_the_context():
     assert app.context.tracker is recorder
     app.step()
     assert [name for name, _ in recorder.calls] == ["create", "pre", "post"]
+
+
+def test_a_burr_style_async_hook_is_awaited_by_the_async_api_and_skipped_by_the_sync_one():
+    events: list[str] = []
+
+    class BurrStyle:
+        async def pre_run_step(self, *, action: Any, **future: Any) -> None:
+            events.append(f"pre {action.name}")
+
+        async def post_run_step(self, *, action: Any, **future: Any) -> None:
+            events.append(f"post {action.name}")
+
+    asyncio.run(app_with(BurrStyle()).arun(halt_after=["second"]))
+    assert events == ["pre first", "post first", "pre second", "post second"]
+    events.clear()
+    app_with(BurrStyle()).run(halt_after=["second"])
+    assert events == []
