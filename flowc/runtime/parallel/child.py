@@ -19,15 +19,9 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from flowc.runtime.application import ApplicationContext, ParentPointer
 from flowc.runtime.parallel.tasks import ParentRun, SubGraphTask
-
-
-def _observed(task: SubGraphTask) -> bool:
-    return (
-        task.tracker is not None
-        or task.state_persister is not None
-        or task.state_initializer is not None
-    )
+from flowc.runtime.step import arun_action, run_action
 
 
 def _visible_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -35,8 +29,7 @@ def _visible_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_context(parent: ParentRun, task: SubGraphTask, app_id: str, action_name: str) -> Any:
-    from flowc.runtime.application import ApplicationContext, ParentPointer
-
+    """The ``ApplicationContext`` a branch's action sees (built only when it asks for one)."""
     return ApplicationContext(
         app_id=app_id,
         partition_key=parent.partition_key,
@@ -50,61 +43,81 @@ def child_context(parent: ParentRun, task: SubGraphTask, app_id: str, action_nam
     )
 
 
+def _app_id(parent: ParentRun, task: SubGraphTask) -> str:
+    return task.application_id or parent.child_app_id(task.key or "")
+
+
 def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
     """Run one branch to its ``halt_after`` action and return its final state."""
-    if _observed(task):
+    if (
+        task.tracker is not None
+        or task.state_persister is not None
+        or task.state_initializer is not None
+    ):
         return _run_full(parent, task)
-    from flowc.runtime.application import run_action
-
     graph = task.graph
-    inputs = _visible_inputs(task.inputs)
-    app_id = task.application_id or parent.child_app_id(task.key or "")
     action = graph.single_action
-    if action is not None:
-        context = child_context(parent, task, app_id, action.name)
-        _, state = run_action(action, task.state, inputs, context)
-        return state
-    return _walk(parent, task, app_id, inputs)
+    if action is None:
+        return _walk(parent, task)
+    context = None
+    if graph.wants_context:
+        context = child_context(parent, task, _app_id(parent, task), action.name)
+    return run_action(action, task.state, task.inputs, context)[1]
 
 
-def _walk(parent: ParentRun, task: SubGraphTask, app_id: str, inputs: dict[str, Any]) -> Any:
-    from flowc.runtime.application import run_action
-
+def _walk(parent: ParentRun, task: SubGraphTask) -> Any:
+    """A multi-action subgraph without an Application: follow its transitions."""
     graph = task.graph
-    halts = graph.halt_after
-    action = graph.graph.get_action(graph.entrypoint)
-    state = task.state
+    halts, asking, inner = graph.halt_after, graph.wants_context, graph.graph
+    app_id = _app_id(parent, task) if asking else ""
+    action = inner.get_action(graph.entrypoint)
+    state, inputs = task.state, task.inputs
+    sequence_id = 0
     while True:
-        context = child_context(parent, task, app_id, action.name)
+        context = None
+        if action.name in asking:
+            context = child_context(parent, task, app_id, action.name)
+            context = _at_step(context, sequence_id)
         _, state = run_action(action, state, inputs, context)
         if action.name in halts:
             return state
-        action = graph.graph.next_action(action.name, state)
+        action = inner.next_action(action.name, state)
         if action is None:
             return state
+        sequence_id += 1
+
+
+def _at_step(context: Any, sequence_id: int) -> Any:
+    if sequence_id == 0:
+        return context
+    return dataclasses.replace(context, sequence_id=sequence_id)
 
 
 async def arun_task(parent: ParentRun, task: SubGraphTask) -> Any:
     """The async twin of ``run_task``: async actions are awaited, sync ones run inline."""
-    if _observed(task):
+    if (
+        task.tracker is not None
+        or task.state_persister is not None
+        or task.state_initializer is not None
+    ):
         return await _arun_full(parent, task)
-    from flowc.runtime.application import arun_action
-
     graph = task.graph
-    inputs = _visible_inputs(task.inputs)
-    app_id = task.application_id or parent.child_app_id(task.key or "")
-    action = graph.single_action
-    if action is None:
-        action = graph.graph.get_action(graph.entrypoint)
-    state = task.state
+    halts, asking, inner = graph.halt_after, graph.wants_context, graph.graph
+    app_id = _app_id(parent, task) if asking else ""
+    action = graph.single_action or inner.get_action(graph.entrypoint)
+    state, inputs = task.state, task.inputs
+    sequence_id = 0
     while True:
-        context = child_context(parent, task, app_id, action.name)
+        context = None
+        if action.name in asking:
+            context = _at_step(child_context(parent, task, app_id, action.name), sequence_id)
         _, state = await arun_action(action, state, inputs, context)
-        if graph.single_action is not None or action.name in graph.halt_after:
+        if graph.single_action is not None or action.name in halts:
             return state
-        action = graph.graph.next_action(action.name, state)
+        action = inner.next_action(action.name, state)
         if action is None:
             return state
+        sequence_id += 1
 
 
 def _finished_child_state(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
@@ -136,6 +149,8 @@ def _builder(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
     )
     if parent.executor is not None:
         builder = builder.with_parallel_executor(parent.executor)
+    if task.state.schema is not None:
+        builder = builder.with_state_schema(task.state.schema)
     if task.tracker is not None:
         builder = builder.with_tracker(task.tracker)
     if task.state_persister is not None:
@@ -144,7 +159,7 @@ def _builder(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
         return builder.initialize_from(
             task.state_initializer,
             resume_at_next_action=True,
-            default_state=dict(task.state.get_all()),
+            default_state=task.state,
             default_entrypoint=graph.entrypoint,
         )
     return builder.with_entrypoint(graph.entrypoint).with_state(task.state)

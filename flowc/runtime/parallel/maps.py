@@ -107,13 +107,15 @@ class TaskBasedParallelAction(SingleStepAction):
         except Exception:
             return type(self).__name__
 
-    def _parent_run(self, context: Any, cascade_executor: bool) -> ParentRun:
+    def _parent_run(self, context: Any, executor: Any) -> ParentRun:
+        """``executor`` is what the children inherit: the thread pool this map runs on, so
+        nested maps share it (``None`` for process executors: children there use their own)."""
         return ParentRun(
             app_id=context.app_id,
             partition_key=context.partition_key,
             sequence_id=context.sequence_id,
             action_name=context.action_name or self._display_name(),
-            executor=context.parallel_executor if cascade_executor else None,
+            executor=executor,
         )
 
     def _sink(self) -> Sink | None:
@@ -156,7 +158,7 @@ class TaskBasedParallelAction(SingleStepAction):
         context, clean, options = self._begin(state, run_kwargs)
         resolved = resolve_executor(self.executor(), options.executor, context.parallel_executor)
         try:
-            parent = self._parent_run(context, cascade_executor=resolved.threaded)
+            parent = self._parent_run(context, resolved.executor if resolved.threaded else None)
             source = _keyed(self.tasks(clean, context, run_kwargs))
             if resolved.threaded:
                 plan = self._plan(clean, options, resolved, functools.partial(_run_sync, parent))
@@ -182,7 +184,7 @@ class TaskBasedParallelAction(SingleStepAction):
 
     async def _arun_and_update(self, state: Any, run_kwargs: dict[str, Any]) -> tuple[dict, Any]:
         context, clean, options = self._begin(state, run_kwargs)
-        parent = self._parent_run(context, cascade_executor=True)
+        parent = self._parent_run(context, context.parallel_executor)
         source = _akeyed(self.tasks(clean, context, run_kwargs))
         plan = self._plan(clean, options, None, None)
         schedule = AsyncSchedule(source, plan, functools.partial(child.arun_task, parent))
@@ -389,8 +391,7 @@ class MapActionsAndStates(TaskBasedParallelAction):
                         hints=("task keys name child applications, so they must be unique",),
                     )
                 seen.add(key)
-            tracker, saver, loader = adapters()
-            return SubGraphTask(graph, branch_inputs, substate, None, tracker, saver, loader, key=key)
+            return SubGraphTask.of(graph, branch_inputs, substate, key, adapters())
 
         return make
 

@@ -27,6 +27,7 @@ class RunnableGraph:
     entrypoint: str
     halt_after: tuple[str, ...]
     single_action: Any = field(compare=False, repr=False)
+    wants_context: frozenset[str] = field(compare=False, repr=False)
 
     def __init__(self, graph: Any, entrypoint: str, halt_after: str | Sequence[str]) -> None:
         halts = (halt_after,) if isinstance(halt_after, str) else tuple(halt_after)
@@ -48,6 +49,9 @@ class RunnableGraph:
         object.__setattr__(self, "entrypoint", entrypoint)
         object.__setattr__(self, "halt_after", halts)
         object.__setattr__(self, "single_action", single)
+        object.__setattr__(
+            self, "wants_context", frozenset(a.name for a in actions if _asks_for_context(a))
+        )
 
     @property
     def name(self) -> str:
@@ -84,6 +88,14 @@ class RunnableGraph:
         return RunnableGraph(graph, action.name, [action.name])
 
 
+def _asks_for_context(action: Any) -> bool:
+    """Whether an action declares the ``__context`` input (so a branch must build one)."""
+    declared = getattr(action, "inputs", ())
+    if isinstance(declared, tuple) and len(declared) == 2 and not isinstance(declared[0], str):
+        declared = [*declared[0], *declared[1]]
+    return "__context" in (declared or ())
+
+
 @dataclass(slots=True)
 class SubGraphTask:
     """One branch: a ``RunnableGraph`` run on ``state`` with ``inputs`` as the child application
@@ -113,6 +125,26 @@ class SubGraphTask:
     @property
     def action_name(self) -> str:
         return self.graph.entrypoint
+
+    @classmethod
+    def of(
+        cls,
+        graph: RunnableGraph,
+        inputs: dict[str, Any],
+        state: Any,
+        key: str,
+        adapters: tuple[Any, Any, Any],
+    ) -> SubGraphTask:
+        """A task for a graph already made runnable (what the maps yield, one per branch):
+        skips the checks of ``__init__``, which cost more than a trivial branch."""
+        task = _new_task(cls)
+        task.graph, task.inputs, task.state, task.application_id = graph, inputs, state, None
+        task.tracker, task.state_persister, task.state_initializer = adapters
+        task.key = key
+        return task
+
+
+_new_task = object.__new__
 
 
 @dataclass(frozen=True, slots=True)
