@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -152,9 +151,65 @@ def test_run_overlay_from_a_tracking_directory(tmp_path: Path):
     assert missing.returncode == 1 and b"F464" in missing.stderr
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="no system Graphviz on this machine")
-def test_the_system_dot_is_used_when_asked(tmp_path: Path):
-    out = tmp_path / "flow.svg"
-    result = flowc("render", str(EXAMPLE), "-o", str(out), "--renderer", "dot")
+def flowc_without_pygraphviz(*args: str, path: str) -> subprocess.CompletedProcess[bytes]:
+    """The CLI in a process where pygraphviz cannot be imported (a platform without wheels)."""
+    code = (
+        "import sys; sys.modules['pygraphviz'] = None\n"
+        "from flowc.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "PATH": path}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, timeout=120, env=env, cwd=ROOT
+    )
+
+
+def test_without_pygraphviz_or_dot_the_error_says_what_to_install(tmp_path: Path):
+    result = flowc_without_pygraphviz(
+        "render", str(EXAMPLE), "-o", str(tmp_path / "f.svg"), path=path_without_graphviz()
+    )
+    assert result.returncode == 1
+    assert b"F460" in result.stderr and b"pygraphviz cannot be imported" in result.stderr
+    assert b"pip install 'pygraphviz" in result.stderr and b"Traceback" not in result.stderr
+    dot = flowc_without_pygraphviz(
+        "render", str(EXAMPLE), "-o", str(tmp_path / "f.dot"), path=path_without_graphviz()
+    )
+    assert dot.returncode == 0 and (tmp_path / "f.dot").read_text().startswith("digraph")
+
+
+@pytest.fixture
+def dot_on_path(tmp_path: Path) -> Path:
+    """A directory holding a `dot` that speaks dot's command line (``-Tsvg``, DOT on stdin) and
+    draws with real Graphviz (pygraphviz's), standing in for a system Graphviz install."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    dot = bin_dir / "dot"
+    dot.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, pygraphviz\n"
+        "fmt = sys.argv[1].removeprefix('-T')\n"
+        "graph = pygraphviz.AGraph(string=sys.stdin.read())\n"
+        "sys.stdout.buffer.write(graph.draw(format=fmt, prog='dot'))\n"
+    )
+    dot.chmod(0o755)
+    return bin_dir
+
+
+def test_without_pygraphviz_the_system_dot_is_used_and_the_fallback_is_said(
+    tmp_path: Path, dot_on_path: Path
+):
+    out = tmp_path / "f.svg"
+    path = os.pathsep.join([str(dot_on_path), path_without_graphviz()])
+    result = flowc_without_pygraphviz("render", str(EXAMPLE), "-o", str(out), path=path)
     assert result.returncode == 0, result.stderr.decode()
+    assert b"note: pygraphviz cannot be imported" in result.stderr
+    assert f"drawing with dot ({dot_on_path / 'dot'})".encode() in result.stderr
     assert "make_prompts" in node_titles(out.read_bytes(), "action")
+
+
+def test_renderer_dot_uses_the_system_dot_even_with_pygraphviz(tmp_path: Path, dot_on_path: Path):
+    out = tmp_path / "f.png"
+    env = {**os.environ, "PATH": os.pathsep.join([str(dot_on_path), path_without_graphviz()])}
+    result = flowc("render", str(EXAMPLE), "-o", str(out), "--renderer", "dot", env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"note:" not in result.stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
