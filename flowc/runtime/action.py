@@ -273,6 +273,7 @@ class ActionPlan:
     optional: tuple[str, ...]
     wants_context: bool
     writes: frozenset[str]
+    n_writes: int
     call: Callable[..., Any]
     update: Callable[..., Any] | None
     bound: dict[str, Any]
@@ -317,6 +318,7 @@ def _make_plan(action: Action) -> ActionPlan:
         optional=tuple(optional),
         wants_context=wants_context,
         writes=frozenset(action.writes),
+        n_writes=len(frozenset(action.writes)),
         call=call,
         update=update,
         bound=dict(bound),

@@ -229,18 +229,35 @@ class Application:
         }
 
     def _observed_step(self, node: Node, inputs: Mapping[str, Any] | None) -> StepResult:
-        action = node.action
-        common = self._step_kwargs(action)
-        for hook in self._hooks.pre_step:
-            hook.pre_run_step(state=self._state, inputs=dict(inputs or {}), **common)
+        action, hooks = node.action, self._hooks
+        app_id, partition_key, sequence_id = self._app_id, self._partition_key, self._sequence_id
+        if hooks.pre_step:
+            shown = dict(inputs) if inputs else {}
+            for hook in hooks.pre_step:
+                hook.pre_run_step(
+                    app_id=app_id,
+                    partition_key=partition_key,
+                    sequence_id=sequence_id,
+                    action=action,
+                    state=self._state,
+                    inputs=shown,
+                )
         try:
             context = self._context(node.name) if node.plan.wants_context else None
             result, state = run_plan(node.plan, self._state, inputs, context)
         except Exception as error:
-            self._after_failure(error, common)
+            self._after_failure(error, self._step_kwargs(action))
             raise
-        for hook in self._hooks.post_step:
-            hook.post_run_step(state=state, result=result, exception=None, **common)
+        for hook in hooks.post_step:
+            hook.post_run_step(
+                app_id=app_id,
+                partition_key=partition_key,
+                sequence_id=sequence_id,
+                action=action,
+                state=state,
+                result=result,
+                exception=None,
+            )
         self._advance(node, state)
         return action, result, state
 
@@ -334,26 +351,34 @@ class Application:
         no transition matches. Returns (action, result, state) of the last step; for a
         ``halt_before`` stop, the action that would have run next, ``None`` and the state."""
         before, after = _names(halt_before), _names(halt_after)
-        if self._observed:
-            return _last(self.iterate(halt_before=before, halt_after=after, inputs=inputs))
-        # The unobserved loop, inlined: this is the whole per-step cost of a plain flow.
+        observed = self._observed
+        # The step loop, inlined: unobserved, this is the whole per-step cost of a plain flow.
         last: StepResult = (None, None, self._state)  # type: ignore[assignment]
         node = self._upcoming()
         while node is not None:
             name = node.name
             if name in before:
                 return node.action, None, self._state  # type: ignore[return-value]
-            plan = node.plan
-            context = self._context(name) if plan.wants_context else None
-            result, state = run_plan(plan, self._state, inputs, context)
-            self._state = state
-            self._sequence_id += 1
-            self._prior = node
-            self._pending = True
-            last = (node.action, result, state)
+            if observed:
+                last = self._observed_step(node, inputs)
+                state = last[2]
+            else:
+                plan = node.plan
+                context = self._context(name) if plan.wants_context else None
+                result, state = run_plan(plan, self._state, inputs, context)
+                self._state = state
+                self._sequence_id += 1
+                self._prior = node
+                self._pending = True
+                last = (node.action, result, state)
             if name in after:
                 return last
-            node = self._upcoming()
+            # ``_upcoming`` inlined; if a condition raises, the transition stays pending.
+            following = node.always
+            if following is None and node.edges:
+                following = node.successor(state._data)
+            self._node = node = following
+            self._pending = False
         return last
 
     async def aiterate(
@@ -396,15 +421,6 @@ class Application:
 
     def __repr__(self) -> str:
         return f"Application(app_id={self._app_id!r}, sequence_id={self._sequence_id})"
-
-
-def _last(steps: Generator[StepResult, None, StepResult]) -> StepResult:
-    """Drain a step generator and return its return value."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
 
 
 def _names(names: Collection[str] | str | None) -> frozenset[str]:

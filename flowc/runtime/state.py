@@ -61,9 +61,18 @@ class State:
     # -- writes: each returns a new State --
 
     def update(self, **updates: Any) -> State:
-        data = self._data.copy()
-        data.update(updates)
-        return self._with(data, updates.keys())
+        # ``_with`` inlined: this is the write nearly every action makes.
+        state = _new(State)
+        state._data = {**self._data, **updates}
+        state._schema = self._schema
+        written = self._written
+        if written is EMPTY_RECORD:
+            state._written = updates.keys()
+        elif written is None:
+            state._written = None
+        else:
+            state._written = frozenset(written).union(updates)
+        return state
 
     def append(self, **values: Any) -> State:
         data = self._data.copy()
