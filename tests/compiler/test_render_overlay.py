@@ -276,3 +276,21 @@ def test_a_real_failed_run_shows_the_failed_branch_and_what_was_not_reached(tmp_
     assert "status-failed" in groups["cluster_fan"][0]
     assert "status-failed" in groups["fan/ask"][0]
     assert "status-not-reached" in groups["report"][0]
+
+
+def test_a_compiled_example_run_with_a_tracker_is_drawn_done(tmp_path: Path):
+    """End to end: an example compiled, built, run with LocalTrackingClient, then drawn."""
+    pytest.importorskip("flowc.compiler.build", reason="the compiler's build step has not landed")
+    from flowc.compiler import compile_file
+
+    path = Path(__file__).resolve().parents[2] / "examples/map_states/map_states.flow"
+    compiled = compile_file(path)
+    tracker = LocalTrackingClient("examples", storage_dir=tmp_path)
+    app = compiled.build_application(tracker=tracker, app_id="map-states-run")
+    app.run(halt_after=list(compiled.ir.halts))
+    tracker.close()
+    run = load_run("examples", "map-states-run", tmp_path)
+    groups = svg_groups(render(compiled.ir, "svg", run=run))
+    assert "status-done" in groups["prompt_generator"][0]
+    assert "status-done" in groups["multi_prompt_test/ask"][0]
+    assert "branches: 3 done · 0 failed · 0 cancelled" in groups["cluster_multi_prompt_test"][1]
