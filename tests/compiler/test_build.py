@@ -1,0 +1,265 @@
+"""build_application: a checked IR becomes a runtime Application that runs the flow."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flowc.compiler import compile_source
+from flowc.compiler.build import build_application
+from flowc.errors import FlowBuildError
+from flowc.runtime.parallelism import MapActions, MapActionsAndStates, MapStates
+
+ACTIONS = """
+from flowc.runtime import action
+
+def bump(state, by=1):
+    return state.update(n=state["n"] + by)
+
+def double(state):
+    return state.update(n=state["n"] * 2)
+
+def square(state):
+    return state.update(sq=state["x"] * state["x"])
+
+def shout(state):
+    return state.update(loud=state["word"].upper())
+
+@action(reads=["n"], writes=["n"])
+def declared(state):
+    return state.update(n=state["n"] + 100)
+
+def fail(state):
+    raise ValueError("no")
+
+def pick(state, states, top):
+    values = sorted(s["sq"] for s in states)[-top:]
+    return state.update(best=values)
+
+NOT_CALLABLE = 3
+"""
+
+
+@pytest.fixture
+def flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    module = f"build_actions_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(ACTIONS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def compile_flow(body: str, **kw):
+        text = textwrap.dedent(body).replace("MOD", module)
+        path = tmp_path / "t.flow"
+        path.write_text(text)
+        return compile_source(text, str(path), **kw)
+
+    yield compile_flow
+    sys.modules.pop(module, None)
+
+
+def run(compiled, **kw) -> dict:
+    inputs = kw.pop("inputs", None)
+    _, _, state = build_application(compiled.ir, **kw).run(inputs=inputs)
+    return state.get_all()
+
+
+def test_a_chain_runs_in_order_from_the_schema_defaults(flow) -> None:
+    compiled = flow("""
+        from MOD import bump, double
+        state { n: int = 1 }
+        action b = bump reads n writes n
+        action d = double reads n writes n
+        start -> b -> d -> end
+    """)
+    assert run(compiled) == {"n": 4}
+
+
+def test_state_overrides_the_defaults(flow) -> None:
+    compiled = flow("""
+        from MOD import bump
+        state { n: int = 1 }
+        action b = bump reads n writes n
+        start -> b -> end
+    """)
+    assert run(compiled, state={"n": 10}) == {"n": 11}
+
+
+def test_bound_arguments_reach_the_callable(flow) -> None:
+    compiled = flow("""
+        from MOD import bump
+        state { n: int = 1 }
+        action b = bump(by=5) reads n writes n
+        start -> b -> end
+    """)
+    assert run(compiled) == {"n": 6}
+
+
+def test_a_loop_with_a_condition_stops_at_end(flow) -> None:
+    compiled = flow("""
+        from MOD import bump
+        state { n: int = 0 }
+        action b = bump reads n writes n
+        start -> b
+        b -> b when n < 5
+        b -> end
+    """)
+    assert run(compiled) == {"n": 5}
+
+
+def test_arrows_after_a_conditional_end_are_guarded(flow) -> None:
+    compiled = flow("""
+        from MOD import bump, double
+        state { n: int = 0 }
+        action b = bump reads n writes n
+        action d = double reads n writes n
+        start -> b
+        b -> end when n >= 3
+        b -> d
+        d -> b
+    """)
+    # 0 -> 1 -> 2 -> 3 -> 6 -> 7: stops once b leaves n >= 3
+    assert run(compiled) == {"n": 3}
+
+
+def test_an_action_decorated_with_its_own_reads_and_writes(flow) -> None:
+    compiled = flow("""
+        from MOD import declared
+        state { n: int = 1 }
+        action x = declared
+        start -> x -> end
+    """)
+    assert run(compiled) == {"n": 101}
+
+
+def test_a_map_over_a_range_with_a_builtin_and_a_custom_reducer(flow) -> None:
+    compiled = flow("""
+        from MOD import square, pick
+        action sq = square reads x writes sq
+        map squares = sq for x in range(1, 5) {
+          max_concurrency 2
+          reduce all = collect(sq)
+          reduce total = sum(sq)
+          reduce best = pick(top=2)
+        }
+        start -> squares -> end
+    """)
+    assert run(compiled) == {"all": [1, 4, 9, 16], "total": 30, "best": [9, 16]}
+
+
+def test_map_kinds_become_their_runtime_classes_with_options(flow) -> None:
+    compiled = flow("""
+        from MOD import square, shout
+        state { word: str = "hi" }
+        action sq = square reads x writes sq
+        action up = shout reads word writes loud
+        map a = sq for x in [1, 2] {
+          retry 2 backoff 0.5s jitter 100ms
+          tolerate 1
+          timeout 3s
+          reduce xs = collect(sq)
+        }
+        map b = [up as one, up as two] { reduce louds = collect(loud) }
+        map c = [sq as s1, sq as s2] for x in [3] {
+          reduce n = count()
+          reduce sqs = collect(sq)
+        }
+        start -> a -> b -> c -> end
+    """)
+    app = build_application(compiled.ir)
+    maps = {a.name: a for a in app.graph.actions}
+    assert isinstance(maps["a"], MapStates)
+    assert isinstance(maps["b"], MapActions)
+    assert isinstance(maps["c"], MapActionsAndStates)
+    options = maps["a"].options
+    assert options.retry.attempts == 3 and options.retry.base_delay == 0.5
+    assert options.retry.jitter == pytest.approx(0.2)
+    assert options.failure_policy.max_failures == 1
+    assert options.timeout == 3.0
+    _, _, state = app.run()
+    assert state["xs"] == [1, 4] and state["louds"] == ["HI", "HI"] and state["n"] == 2
+
+
+def test_a_graph_is_a_map_branch_and_a_step(flow) -> None:
+    compiled = flow("""
+        from MOD import bump, double
+        state { n: int = 1 }
+        graph twice {
+          action b = bump reads n writes n
+          action d = double reads n writes n
+          start -> b -> d -> end
+        }
+        map each = twice for n in [1, 2, 3] { reduce outs = collect(n) }
+        start -> twice -> each -> end
+    """)
+    assert run(compiled) == {"n": 4, "outs": [4, 6, 8]}
+
+
+def test_items_from_an_input(flow) -> None:
+    compiled = flow("""
+        from MOD import square
+        action sq = square reads x writes sq
+        map squares = sq for x in input xs { reduce all = collect(sq) }
+        start -> squares -> end
+    """)
+    assert run(compiled, inputs={"xs": [2, 3]}) == {"all": [4, 9]}
+
+
+def test_every_runtime_object_carries_its_flow_span(flow) -> None:
+    compiled = flow("""
+        from MOD import bump
+        state { n: int = 0 }
+        action b = bump reads n writes n
+        start -> b
+        b -> b when n < 2
+        b -> end
+    """)
+    app = build_application(compiled.ir)
+    (action,) = app.graph.actions
+    assert action.origin.line == 4 and action.origin.file.endswith("t.flow")
+    (transition,) = app.graph.transitions
+    assert transition.origin.line == 6
+    assert transition.condition.origin.line == 6
+
+
+def test_a_failing_import_is_a_build_error_with_the_span(tmp_path: Path) -> None:
+    text = "action a = no_such_module_xyz:fn writes n\nstart -> a -> end\n"
+    compiled = compile_source(text, str(tmp_path / "t.flow"), import_python=False)
+    with pytest.raises(FlowBuildError) as caught:
+        build_application(compiled.ir)
+    error = caught.value
+    assert error.code == "F401"
+    assert (error.span.line, error.span.col) == (1, 12)
+    assert error.hints
+
+
+def test_a_value_that_is_not_an_action_is_f410(flow) -> None:
+    compiled = flow(
+        """
+        from MOD import NOT_CALLABLE
+        action a = NOT_CALLABLE writes n
+        start -> a -> end
+    """,
+        import_python=False,
+    )
+    with pytest.raises(FlowBuildError) as caught:
+        build_application(compiled.ir)
+    assert caught.value.code == "F410"
+    assert caught.value.span.line == 3
+
+
+def test_binding_an_unknown_parameter_is_f411(flow) -> None:
+    compiled = flow(
+        """
+        from MOD import double
+        state { n: int = 1 }
+        action a = double(factor=3) reads n writes n
+        start -> a -> end
+    """,
+        import_python=False,
+    )
+    with pytest.raises(FlowBuildError) as caught:
+        build_application(compiled.ir)
+    assert caught.value.code == "F411"
+    assert caught.value.span.line == 4
