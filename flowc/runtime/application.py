@@ -104,7 +104,8 @@ class Application:
         self._pending = next_action is None and prior_action is not None
         self._app_id = app_id
         self._partition_key = partition_key
-        self._sequence_id = sequence_id
+        self._sequence_id = sequence_id  # the id the next step gets
+        self._last_sequence_id = last_sequence_id
         self._hooks = hooks
         self._observed = hooks.observes_steps
         self._tracker = tracker
@@ -130,9 +131,11 @@ class Application:
         return self._state
 
     @property
-    def sequence_id(self) -> int:
-        """The sequence id the next step will have."""
-        return self._sequence_id
+    def sequence_id(self) -> int | None:
+        """The sequence id of the last step run (as in Burr): ``None`` before the first step of
+        a new run; a loaded run's saved id after ``initialize_from``. The next step gets the
+        id after it (a step retried after a failure keeps its own)."""
+        return self._last_sequence_id
 
     @property
     def app_id(self) -> str:
@@ -214,10 +217,7 @@ class Application:
         plan = node.plan
         context = self._context(node.name) if plan.wants_context else None
         result, state = run_plan(plan, self._state, inputs, context)
-        self._state = state
-        self._sequence_id += 1
-        self._prior = node
-        self._pending = True
+        self._advance(node, state)
         return node.action, result, state
 
     def _step_kwargs(self, action: Action) -> dict[str, Any]:
@@ -287,6 +287,7 @@ class Application:
 
     def _advance(self, node: Node, state: State) -> None:
         self._state = state
+        self._last_sequence_id = self._sequence_id
         self._sequence_id += 1
         self._prior = node
         self._pending = True
@@ -367,6 +368,7 @@ class Application:
                 context = self._context(name) if plan.wants_context else None
                 result, state = run_plan(plan, self._state, inputs, context)
                 self._state = state
+                self._last_sequence_id = self._sequence_id
                 self._sequence_id += 1
                 self._prior = node
                 self._pending = True
@@ -420,7 +422,7 @@ class Application:
                 return last
 
     def __repr__(self) -> str:
-        return f"Application(app_id={self._app_id!r}, sequence_id={self._sequence_id})"
+        return f"Application(app_id={self._app_id!r}, sequence_id={self._last_sequence_id})"
 
 
 def _names(names: Collection[str] | str | None) -> frozenset[str]:

@@ -64,7 +64,7 @@ def test_the_counter_loop_runs_until_its_expr_condition_fails() -> None:
     app = counter_app()
     last_action, result, state = app.run(halt_after=["finish"])
     assert last_action.name == "finish" and result == {} and state["counter"] == 10
-    assert app.state is state and app.sequence_id == 11
+    assert app.state is state and app.sequence_id == 10  # the last step's id, as in Burr
 
 
 def test_the_async_counter_loop_awaits_async_actions() -> None:
@@ -91,7 +91,7 @@ def test_a_sync_run_that_reaches_an_async_action_fails_clearly_and_keeps_its_sta
     )
     with pytest.raises(AsyncActionInSyncRunError, match="astep/arun/aiterate"):
         app.run()
-    assert app.state["counter"] == 0 and app.sequence_id == 0
+    assert app.state["counter"] == 0 and app.sequence_id is None
 
 
 def test_a_two_action_loop_with_when_stops_where_no_transition_matches() -> None:
@@ -111,9 +111,10 @@ def test_a_two_action_loop_with_when_stops_where_no_transition_matches() -> None
 
 def test_step_runs_one_action_and_moves_the_sequence_id_on() -> None:
     app = counter_app()
+    assert app.sequence_id is None
     action_, result, state = app.step()  # type: ignore[misc]
     assert action_.name == "increment" and result == {} and state["counter"] == 1
-    assert app.sequence_id == 1 and app.get_next_action().name == "increment"
+    assert app.sequence_id == 0 and app.get_next_action().name == "increment"
 
 
 def test_halt_before_returns_the_next_action_without_running_it() -> None:
@@ -219,7 +220,7 @@ def test_a_failing_action_leaves_state_and_sequence_id_and_can_be_retried() -> N
     with pytest.raises(RuntimeError, match="first try fails") as caught:
         app.run()
     assert "flowc: in action 'flaky'" in caught.value.__notes__
-    assert app.state["counter"] == 0 and app.sequence_id == 0
+    assert app.state["counter"] == 0 and app.sequence_id is None
     assert app.run()[2]["counter"] == 1 and attempts == [0, 0]
 
 

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from flowc.errors import FlowCheckError
+from flowc.errors import FlowCheckError, FlowError, FlowRuntimeError, Span
 from flowc.runtime import ApplicationBuilder, Graph, GraphBuilder, State, action, default, expr
-from flowc.runtime.graph import Transition
+from flowc.runtime.action import ActionDefinitionError, InvalidActionResultError
+from flowc.runtime.builder import ApplicationDefinitionError
+from flowc.runtime.conditions import ConditionEvaluationError, ConditionKeyError
+from flowc.runtime.graph import (
+    DuplicateActionError,
+    GraphDefinitionError,
+    Transition,
+    UnknownActionError,
+)
+from flowc.runtime.state import StateTypeError
+from flowc.runtime.step import (
+    AsyncActionInSyncRunError,
+    MissingInputError,
+    MissingWriteError,
+    UndeclaredWriteError,
+)
 
 
 @action(reads=["n"], writes=["n"])
@@ -102,3 +117,54 @@ def test_next_action_picks_the_target_of_the_first_holding_transition():
     assert graph.next_action("increment", State({"n": 3})).name == "small"
     assert graph.next_action("increment", State({"n": 30})).name == "large"
     assert graph.next_action("small", State({"n": 3})) is None
+
+
+def test_next_action_takes_a_state_or_a_plain_mapping_and_names_unknown_actions():
+    graph = routed_graph(("increment", "small", expr("n < 10")), ("increment", "large"))
+    assert graph.next_action("increment", {"n": 3}).name == "small"
+    with pytest.raises(FlowCheckError, match="'incremnt'") as caught:
+        graph.next_action("incremnt", State({"n": 3}))
+    assert any("increment" in hint for hint in caught.value.hints)
+
+
+def test_get_action_and_has_action_look_actions_up_by_name():
+    graph = routed_graph()
+    assert graph.get_action("small").name == "small" and graph.has_action("large")
+    assert not graph.has_action("medium")
+    with pytest.raises(FlowCheckError, match="'medium'"):
+        graph.get_action("medium")
+
+
+def test_transitions_keep_their_order_and_their_origin():
+    span = Span("flow.flow", 3, 5)
+    graph = routed_graph(
+        Transition("increment", "small", expr("n < 10"), origin=span), ("increment", "large")
+    )
+    assert [(t.from_, t.to) for t in graph.transitions] == [
+        ("increment", "small"),
+        ("increment", "large"),
+    ]
+    assert graph.transitions[0].origin == span and graph.transitions[1].condition is default
+
+
+def test_every_core_error_is_a_flow_error_and_the_builtin_burr_raises():
+    expected = {
+        GraphDefinitionError: (FlowCheckError, ValueError),
+        UnknownActionError: (FlowCheckError, ValueError),
+        DuplicateActionError: (FlowCheckError, ValueError),
+        ApplicationDefinitionError: (FlowCheckError, ValueError),
+        StateTypeError: (FlowRuntimeError, TypeError),
+        ActionDefinitionError: (FlowRuntimeError, ValueError),
+        InvalidActionResultError: (FlowRuntimeError, TypeError),
+        MissingInputError: (FlowRuntimeError, ValueError),
+        UndeclaredWriteError: (FlowRuntimeError, ValueError),
+        MissingWriteError: (FlowRuntimeError, ValueError),
+        AsyncActionInSyncRunError: (FlowRuntimeError, ValueError),
+        ConditionKeyError: (FlowRuntimeError, KeyError),
+        ConditionEvaluationError: (FlowRuntimeError, TypeError),
+    }
+    for error, bases in expected.items():
+        assert issubclass(error, FlowError) and all(issubclass(error, b) for b in bases), error
+    codes = {error.default_code for error in expected}
+    assert {"F260", "F261", "F262", "F264", "F310", "F501", "F502", "F503", "F504"} <= codes
+    assert {"F505", "F506", "F514", "F515"} <= codes
