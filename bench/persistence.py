@@ -9,8 +9,9 @@ tmpfs (/dev/shm), in "save" mode and in "resume" mode (also ``initialize_from``,
 loads before it runs). Ratios are W5 ÷ the same framework's W1 in the same round, summarised as
 median (min–max) over rounds. After each timed run the rows are counted through a fresh
 connection, before anything is closed: every branch reported finished must already be there.
-flowc is also measured with ``synchronous=NORMAL``. Finally, a 10,000-branch persisted map runs
-once per framework under a 1,024 file-descriptor limit.
+flowc is also measured with ``synchronous=NORMAL``, and with a persister that saves nothing
+("sync=NOOP": the cost of the persisted branch path itself, without any database work).
+Finally, a 10,000-branch persisted map runs once per framework under a 1,024 fd limit.
 
 The workload code is the shared one (../shared/bench/adapters/burr_shaped.py).
 """
@@ -38,6 +39,33 @@ DB_DIRS = {"disk": tempfile.gettempdir(), "tmpfs": "/dev/shm"}
 # -- one cell, in its own process -----------------------------------------------------------------
 
 
+class _NoopPersister:
+    """Saves nothing: isolates the cost of the persisted child path from the database's."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        import sqlite3
+
+        with sqlite3.connect(path) as connection:  # the shared teardown counts this table
+            connection.execute("CREATE TABLE IF NOT EXISTS burr_state (app_id)")
+        self.connection = sqlite3.connect(path)
+
+    def initialize(self) -> None:
+        return None
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def load(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def list_app_ids(self, *args: Any, **kwargs: Any) -> list[str]:
+        return []
+
+    def copy(self) -> _NoopPersister:
+        return self
+
+
 def _adapter(framework: str, synchronous: str, made: list[Any]) -> Any:
     sys.path.insert(0, str(SHARED_BENCH))
     from adapters.burr_shaped import BurrShapedAdapter, burr_api, flowc_api
@@ -49,6 +77,8 @@ def _adapter(framework: str, synchronous: str, made: list[Any]) -> Any:
     def persister(path: str) -> Any:
         from flowc.runtime.persistence import SQLitePersister
 
+        if synchronous == "NOOP":  # what the step loop costs with a persister attached
+            return _NoopPersister(path)
         p = SQLitePersister(db_path=path, synchronous=synchronous)
         p.initialize()
         made.append(p)
@@ -119,6 +149,7 @@ CELLS = (
     Cell("flowc", "resume", "disk"),
     Cell("flowc", "resume", "tmpfs"),
     Cell("flowc", "save", "disk", "NORMAL"),
+    Cell("flowc", "save", "tmpfs", "NOOP"),
     Cell("burr", "none"),
     Cell("burr", "save", "disk"),
     Cell("burr", "save", "tmpfs"),
