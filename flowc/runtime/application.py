@@ -96,6 +96,7 @@ class Application:
         parent: ParentPointer | None = None,
         forked_from: ParentPointer | None = None,
         last_sequence_id: int | None = None,
+        entrypoint: str | None = None,
     ) -> None:
         self._graph = graph
         self._state = state._fresh()
@@ -114,6 +115,9 @@ class Application:
         self._executor = parallel_executor
         self._parent = parent
         self._forked_from = forked_from
+        if entrypoint is None and next_action is not None and prior_action is None:
+            entrypoint = next_action.name
+        self._entrypoint = entrypoint
         for hook in hooks.post_create:
             hook.post_application_create(
                 app_id=app_id,
@@ -150,6 +154,12 @@ class Application:
     @property
     def graph(self) -> Graph:
         return self._graph
+
+    @property
+    def entrypoint(self) -> str | None:
+        """The action this run started at (``None`` when it was resumed mid-run and the builder
+        did not say)."""
+        return self._entrypoint
 
     @property
     def parent_pointer(self) -> ParentPointer | None:

@@ -172,6 +172,7 @@ def test_identifiers_graph_and_uid_are_exposed() -> None:
     app = counter_app(app_id="app-7", partition_key="user-1")
     assert app.app_id == app.uid == "app-7" and app.partition_key == "user-1"
     assert {a.name for a in app.graph.actions} == {"increment", "finish"}
+    assert app.entrypoint == "increment"
     assert counter_app().app_id != counter_app().app_id  # a fresh uuid each build
 
 
