@@ -1,0 +1,161 @@
+"""`flowc run` through the real CLI in a subprocess: output, flags, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ACTIONS = """
+def bump(state, by=1):
+    return state.update(n=state["n"] + by)
+
+def square(state):
+    if state["x"] == 13:
+        raise ValueError("unlucky")
+    return state.update(sq=state["x"] * state["x"])
+
+def greet(state, name):
+    return state.update(greeting=f"hi {name}")
+"""
+
+
+def flowc(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "flowc.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "run_actions.py").write_text(ACTIONS)
+    (tmp_path / "count.flow").write_text(
+        "from run_actions import bump\n"
+        "state { n: int = 0 }\n"
+        "action b = bump reads n writes n\n"
+        "start -> b\n"
+        "b -> b when n < 3\n"
+        "b -> end\n"
+    )
+    (tmp_path / "squares.flow").write_text(
+        "from run_actions import square\n"
+        "state { xs: list[int] = [1, 2, 3] }\n"
+        "action sq = square reads x writes sq\n"
+        "map squares = sq for x in xs { reduce all = collect(sq) }\n"
+        "start -> squares -> end\n"
+    )
+    (tmp_path / "greet.flow").write_text(
+        "from run_actions import greet\n"
+        "action g = greet writes greeting inputs name\n"
+        "start -> g -> end\n"
+    )
+    return tmp_path
+
+
+def test_prints_the_final_state_as_json_and_the_app_id_on_stderr(project: Path) -> None:
+    result = flowc("run", "count.flow", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"n": 3}
+    assert "flowc: app id " in result.stderr
+
+
+def test_state_values_parse_as_json_else_strings(project: Path) -> None:
+    result = flowc("run", "squares.flow", "--state", "xs=[4, 5]", cwd=project)
+    assert json.loads(result.stdout)["all"] == [16, 25]
+    result = flowc("run", "greet.flow", "--input", "name=Ada", cwd=project)
+    assert json.loads(result.stdout) == {"greeting": "hi Ada"}
+
+
+def test_state_file_then_state_flags(project: Path) -> None:
+    (project / "s.json").write_text('{"n": 10}')
+    result = flowc("run", "count.flow", "--state-file", "s.json", cwd=project)
+    assert json.loads(result.stdout) == {"n": 11}
+
+
+def test_halt_after_and_output_file(project: Path) -> None:
+    out = project / "out.json"
+    result = flowc("run", "count.flow", "--halt-after", "b", "--output", str(out), cwd=project)
+    assert result.returncode == 0 and result.stdout == ""
+    assert json.loads(out.read_text()) == {"n": 1}
+
+
+def test_the_flow_directory_is_importable_from_elsewhere(project: Path) -> None:
+    result = flowc("run", str(project / "count.flow"), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_progress_is_one_plain_line_per_map_without_a_terminal(project: Path) -> None:
+    result = flowc("run", "squares.flow", "--executor", "threads:2", cwd=project)
+    assert "map squares: 3 done, 0 failed" in result.stderr
+    assert "\r" not in result.stderr
+
+
+def test_a_failing_action_exits_3_with_the_flow_path_and_no_flowc_traceback(
+    project: Path,
+) -> None:
+    result = flowc("run", "squares.flow", "--state", "xs=[12, 13]", cwd=project)
+    assert result.returncode == 3
+    assert "error[F520]" in result.stderr
+    assert "branch 1 of map 'squares' (x=13)" in result.stderr
+    assert "caused by ValueError: unlucky" in result.stderr
+    assert "run_actions.py" in result.stderr and "flowc/runtime" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_errors_in_the_flow_exit_1(project: Path) -> None:
+    (project / "bad.flow").write_text("start -> nowhere -> end\n")
+    result = flowc("run", "bad.flow", cwd=project)
+    assert result.returncode == 1
+    assert "F201" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_missing_input_is_a_runtime_failure(project: Path) -> None:
+    result = flowc("run", "greet.flow", cwd=project)
+    assert result.returncode == 3 and "F501" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--state", "novalue"],
+        ["--executor", "fibers:3"],
+        ["--executor", "threads:0"],
+        ["--persist", "postgres:x"],
+        ["--resume", "abc"],
+        ["--state-file", "missing.json"],
+    ],
+)
+def test_usage_errors_exit_2(project: Path, flags: list[str]) -> None:
+    result = flowc("run", "count.flow", *flags, cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_persist_then_resume_a_finished_run(project: Path) -> None:
+    db = project / "runs.db"
+    first = flowc("run", "count.flow", "--persist", f"sqlite:{db}", cwd=project)
+    assert first.returncode == 0, first.stderr
+    app_id = first.stderr.split("flowc: app id ")[1].split()[0]
+    again = flowc("run", "count.flow", "--persist", f"sqlite:{db}", "--resume", app_id, cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {"n": 3}
+    assert f"app id {app_id}" in again.stderr
+
+
+def test_track_writes_a_run_directory(project: Path) -> None:
+    result = flowc("run", "squares.flow", "--track", str(project / "track"), cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert any((project / "track").rglob("*"))
