@@ -167,7 +167,7 @@ def _title(title: str, overlay: ScopeOverlay | None) -> str:
         status_look = look.STATUS_LOOKS.get(overlay.status, look.STATUS_LOOKS[NOT_REACHED])
         text = f"run {', '.join(overlay.app_ids)} · {overlay.status}"
         lines.append(look.small(text, color=status_look.text))
-    return look.html(lines)
+    return look.html(lines, left=True)
 
 
 # ---- drawing -----------------------------------------------------------------------------------
