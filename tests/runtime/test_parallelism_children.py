@@ -1,0 +1,390 @@
+"""Branches as child applications of a real parent: typed state, task order, child ids across
+a failure and resume (real SQLite files), links to the parent, and which executor runs them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from flowc.runtime import action
+from flowc.runtime.application import ApplicationBuilder, ParentPointer
+from flowc.runtime.executors import MultiThreadedExecutor
+from flowc.runtime.graph import GraphBuilder
+from flowc.runtime.parallelism import (
+    BranchFailedError,
+    BranchResult,
+    MapActionsAndStates,
+    MapOptions,
+    MapStates,
+    RunnableGraph,
+)
+from flowc.runtime.persistence import SQLitePersister
+from flowc.runtime.state import State, StateTypeError
+
+
+class Over(MapStates):
+    """Maps ``branch`` over range(n) and collects ``field`` from every branch."""
+
+    branch: Any = None
+    field = "out"
+
+    def action(self, state: State, inputs: dict[str, Any]) -> Any:
+        return self.branch
+
+    def states(self, state: State, context: Any, inputs: dict[str, Any]) -> Generator[State]:
+        for i in range(state["n"]):
+            yield state.update(i=i)
+
+    def reduce(self, state: State, states: Generator[State]) -> State:
+        return state.update(results=[sub[self.field] for sub in states])
+
+    @property
+    def reads(self) -> list[str]:
+        return ["n"]
+
+    @property
+    def writes(self) -> list[str]:
+        return ["results"]
+
+
+def over(branch: Any, field: str = "out", **options: Any) -> Over:
+    cls = type("Mapped", (Over,), {"branch": branch, "field": field})
+    if options:
+        cls.options = MapOptions(**options)
+    return cls()
+
+
+def run_map(map_action: Any, builder: Any = None, **state: Any) -> State:
+    app = (
+        (builder or ApplicationBuilder())
+        .with_action(fan_out=map_action)
+        .with_entrypoint("fan_out")
+        .with_state(**state)
+        .build()
+    )
+    return app.run(halt_after=["fan_out"])[2]
+
+
+# -- typed state across fan-out and reduce ------------------------------------------------------
+
+
+class Doc(BaseModel):
+    n: int = 0
+    i: int = 0
+    out: int = 0
+    results: list[int] = []
+
+
+class Recorder:
+    """A tracker: records every application it sees created, and each copy records into the
+    same list (copies are what children get when the tracker cascades)."""
+
+    def __init__(self, created: list[dict[str, Any]] | None = None) -> None:
+        self.created = created if created is not None else []
+
+    def copy(self) -> Recorder:
+        return Recorder(self.created)
+
+    def post_application_create(self, **kwargs: Any) -> None:
+        self.created.append(kwargs)
+
+
+@pytest.mark.parametrize("path", ["cheap", "child applications"])
+def test_typed_state_keeps_its_schema_in_every_branch_and_after_reduce(path: str) -> None:
+    schemas: list[Any] = []
+
+    @action(reads=["i"], writes=["out"])
+    def square(state: State) -> State:
+        schemas.append(state.schema)
+        return state.update(out=state["i"] ** 2)
+
+    builder = ApplicationBuilder()
+    if path == "child applications":
+        builder = builder.with_tracker(Recorder())
+    app = (
+        builder.with_action(fan_out=over(square))
+        .with_entrypoint("fan_out")
+        .with_state(Doc(n=4))
+        .build()
+    )
+    final = app.run(halt_after=["fan_out"])[2]
+    assert final["results"] == [0, 1, 4, 9]
+    assert final.schema is Doc and schemas == [Doc] * 4
+
+
+def test_a_branch_writing_the_wrong_type_fails_naming_the_field() -> None:
+    @action(reads=["i"], writes=["out"])
+    def wrong(state: State) -> State:
+        return state.update(out=f"#{state['i']}")
+
+    app = ApplicationBuilder().with_action(fan_out=over(wrong)).with_entrypoint("fan_out")
+    with pytest.raises(BranchFailedError) as caught:
+        app.with_state(Doc(n=2)).build().run(halt_after=["fan_out"])
+    assert isinstance(caught.value, TypeError)  # the branch's TypeError stays catchable
+    assert isinstance(caught.value.__cause__, StateTypeError)
+    assert "'out'" in str(caught.value.__cause__)
+
+
+def test_the_map_actions_own_writes_are_validated_by_the_step_loop() -> None:
+    class BadReduce(Over):
+        branch = action(reads=["i"], writes=["out"])(lambda state: state.update(out=1))
+
+        def reduce(self, state: State, states: Generator[State]) -> State:
+            return state.update(results=[str(sub["out"]) for sub in states])
+
+    app = ApplicationBuilder().with_action(fan_out=BadReduce()).with_entrypoint("fan_out")
+    with pytest.raises(StateTypeError, match="results"):
+        app.with_state(Doc(n=2)).build().run(halt_after=["fan_out"])
+
+
+# -- task order ---------------------------------------------------------------------------------
+
+
+@action(reads=["i", "n"], writes=["out"])
+def later_ones_finish_first(state: State) -> State:
+    time.sleep(0.004 * (state["n"] - state["i"]))
+    return state.update(out=state["i"])
+
+
+def test_reduce_gets_task_order_whatever_order_branches_finish() -> None:
+    finished: list[int] = []
+
+    class Watched(Over):
+        branch = later_ones_finish_first
+
+        def on_branch_complete(self, outcome: BranchResult) -> None:
+            finished.append(outcome.index)
+
+    pool = MultiThreadedExecutor(max_concurrency=8)
+    final = run_map(Watched(), ApplicationBuilder().with_parallel_executor(pool), n=8)
+    assert final["results"] == list(range(8))
+    assert finished != sorted(finished)  # they really finished out of order
+
+
+@action(reads=["i", "n"], writes=["out"])
+def tagged(state: State, tag: str) -> State:
+    time.sleep(0.003 * (state["n"] - state["i"]))
+    return state.update(out=f"{tag}{state['i']}")
+
+
+class Product(MapActionsAndStates):
+    def actions(self, state: State, context: Any, inputs: dict[str, Any]) -> Generator[Any]:
+        for tag in ("a", "b"):
+            yield tagged.bind(tag=tag).with_name(f"tag_{tag}")
+
+    def states(self, state: State, context: Any, inputs: dict[str, Any]) -> Generator[State]:
+        for i in range(state["n"]):
+            yield state.update(i=i)
+
+    def reduce(self, state: State, states: Generator[State]) -> State:
+        return state.update(results=[sub["out"] for sub in states])
+
+    @property
+    def reads(self) -> list[str]:
+        return ["n"]
+
+    @property
+    def writes(self) -> list[str]:
+        return ["results"]
+
+
+def test_the_product_is_reduced_action_major() -> None:
+    pool = MultiThreadedExecutor(max_concurrency=6)
+    final = run_map(Product(), ApplicationBuilder().with_parallel_executor(pool), n=3)
+    assert final["results"] == ["a0", "a1", "a2", "b0", "b1", "b2"]
+
+
+# -- child ids across a failure and resume, with a real SQLite persister ------------------------
+
+
+class CountingPersister(SQLitePersister):
+    """A real SQLitePersister that counts the copies made for children."""
+
+    copies: Counter[str]
+
+    def copy(self) -> SQLitePersister:
+        self.copies["copy"] += 1
+        return super().copy()
+
+
+@pytest.fixture
+def persister(tmp_path: Path) -> CountingPersister:
+    store = CountingPersister(str(tmp_path / "runs.db"))
+    store.copies = Counter()
+    store.initialize()
+    return store
+
+
+def test_a_resumed_map_reuses_child_ids_and_skips_children_already_saved(
+    persister: CountingPersister,
+) -> None:
+    ran: Counter[int] = Counter()
+    ids: dict[int, set[str]] = {}
+
+    @action(reads=["i"], writes=["out"])
+    def flaky(state: State, __context: Any) -> State:
+        i = state["i"]
+        ran[i] += 1
+        ids.setdefault(i, set()).add(__context.app_id)
+        if i == 3 and ran[3] == 1:
+            raise RuntimeError("branch 3 fails the first time")
+        return state.update(out=10 * i)
+
+    def resumable() -> Any:
+        return (
+            ApplicationBuilder()
+            .with_action(fan_out=over(flaky, max_concurrency=1))
+            .with_state_persister(persister)
+            .initialize_from(
+                persister,
+                resume_at_next_action=True,
+                default_state={"n": 5},
+                default_entrypoint="fan_out",
+            )
+            .with_identifiers(app_id="parent")
+            .build()
+        )
+
+    with pytest.raises(BranchFailedError, match="branch 3"):
+        resumable().run(halt_after=["fan_out"])
+    assert dict(ran) == {0: 1, 1: 1, 2: 1, 3: 1}  # one at a time: 4 never started
+    final = resumable().run(halt_after=["fan_out"])[2]
+    assert final["results"] == [0, 10, 20, 30, 40]
+    assert dict(ran) == {0: 1, 1: 1, 2: 1, 3: 2, 4: 1}  # saved children were not rerun
+    assert all(len(seen) == 1 for seen in ids.values())  # branch 3 kept its id on resume
+    children = {next(iter(seen)) for seen in ids.values()}
+    stored = set(persister.list_app_ids(persister.PARTITION_KEY_DEFAULT))
+    assert len(children) == 5 and children <= stored
+    # persister and loader are one object: each child got one copy for both (9 children built)
+    assert persister.copies["copy"] == 4 + 5
+
+
+def test_repeated_invocations_of_a_persisted_map_get_distinct_child_ids(
+    persister: CountingPersister,
+) -> None:
+    @action(reads=["i"], writes=["out"])
+    def echo(state: State) -> State:
+        return state.update(out=state["i"])
+
+    @action(reads=["rounds"], writes=["rounds"])
+    def again(state: State) -> State:
+        return state.update(rounds=state["rounds"] + 1)
+
+    app = (
+        ApplicationBuilder()
+        .with_action(fan_out=over(echo), again=again)
+        .with_transitions(("fan_out", "again"), ("again", "fan_out"))
+        .with_entrypoint("fan_out")
+        .with_state(n=3, rounds=0)
+        .with_state_persister(persister)
+        .with_identifiers(app_id="looping")
+        .build()
+    )
+    for _ in range(3):
+        app.run(halt_after=["again"])
+    stored = set(persister.list_app_ids(persister.PARTITION_KEY_DEFAULT)) - {"looping"}
+    assert len(stored) == 9  # 3 rounds x 3 branches, none overwriting another
+
+
+# -- links to the parent ------------------------------------------------------------------------
+
+
+@action(reads=["i"], writes=["out"])
+def note_id(state: State, __context: Any) -> State:
+    return state.update(out=(__context.app_id, __context.parent))
+
+
+@action(reads=[], writes=["n"])
+def start(state: State) -> State:
+    return state.update(n=3)
+
+
+def test_children_are_created_pointing_at_the_parents_app_step_and_partition() -> None:
+    tracker = Recorder()
+    app = (
+        ApplicationBuilder()
+        .with_action(start=start, fan_out=over(note_id))
+        .with_transitions(("start", "fan_out"))
+        .with_entrypoint("start")
+        .with_tracker(tracker)
+        .with_identifiers(app_id="parent", partition_key="user-7")
+        .build()
+    )
+    final = app.run(halt_after=["fan_out"])[2]
+    children = [c for c in tracker.created if c["app_id"] != "parent"]
+    pointer = ParentPointer("parent", 1, "user-7")  # the map ran as step 1 of the parent
+    assert len(children) == 3
+    assert all(c["spawning_parent_pointer"] == pointer for c in children)
+    assert all(c["partition_key"] == "user-7" for c in children)
+    assert [c["app_id"] for c in children] == [app_id for app_id, _ in final["results"]]
+    assert {parent for _, parent in final["results"]} == {pointer}
+
+
+def test_cheap_children_see_the_same_parent_pointer() -> None:
+    app = (
+        ApplicationBuilder()
+        .with_action(start=start, fan_out=over(note_id))
+        .with_transitions(("start", "fan_out"))
+        .with_entrypoint("start")
+        .with_identifiers(app_id="parent", partition_key="user-7")
+        .build()
+    )
+    final = app.run(halt_after=["fan_out"])[2]
+    assert {parent for _, parent in final["results"]} == {ParentPointer("parent", 1, "user-7")}
+
+
+# -- executors ----------------------------------------------------------------------------------
+
+
+@action(reads=["i"], writes=["out"])
+def thread_name(state: State) -> State:
+    time.sleep(0.002)
+    return state.update(out=threading.current_thread().name)
+
+
+def test_a_per_action_executor_runs_the_branches() -> None:
+    class OwnPool(Over):
+        branch = thread_name
+
+        def executor(self) -> Any:
+            return MultiThreadedExecutor(max_concurrency=3, thread_name_prefix="own-pool")
+
+    app_pool = MultiThreadedExecutor(max_concurrency=3, thread_name_prefix="app-pool")
+    final = run_map(OwnPool(), ApplicationBuilder().with_parallel_executor(app_pool), n=12)
+    names = set(final["results"])
+    assert any(name.startswith("own-pool") for name in names)
+    assert all(name.startswith("own-pool") or name == "MainThread" for name in names)
+
+
+def test_nested_maps_inherit_the_parents_executor() -> None:
+    class Inner(Over):
+        branch = thread_name
+
+        def states(self, state: State, context: Any, inputs: dict[str, Any]) -> Generator:
+            for i in range(4):
+                yield state.update(i=i)
+
+    inner = RunnableGraph(GraphBuilder().with_action(inner=Inner()).build(), "inner", "inner")
+    pool = MultiThreadedExecutor(max_concurrency=3, thread_name_prefix="app-pool")
+    final = run_map(
+        over(inner, field="results"), ApplicationBuilder().with_parallel_executor(pool), n=4
+    )
+    names = {name for inner_names in final["results"] for name in inner_names}
+    assert all(name.startswith("app-pool") or name == "MainThread" for name in names)
+
+
+def test_child_applications_get_the_parents_executor() -> None:
+    @action(reads=["i"], writes=["out"])
+    def executor_seen(state: State, __context: Any) -> State:
+        return state.update(out=__context.parallel_executor)
+
+    pool = MultiThreadedExecutor(max_concurrency=2)
+    builder = ApplicationBuilder().with_parallel_executor(pool).with_tracker(Recorder())
+    assert run_map(over(executor_seen), builder, n=3)["results"] == [pool] * 3
