@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -32,6 +33,54 @@ CELLS: tuple[tuple[str, int], ...] = (
     ("w4", 200),
 )
 FRAMEWORKS = ("raw", "flowc", "burr")
+IDEAL_W2_S = 400 * 0.02 / 50  # 400 sleeps of 20 ms, 50 at a time
+BURR_W4_ANCHOR_US = 182  # Burr's W4 µs/branch in ../shared/bench/ANCHORS.md (issue 3)
+
+
+def _uptime_load() -> str:
+    """``uptime``'s load averages (1, 5, 15 min): other engineers share the machine."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def _verdicts(medians: dict[tuple[str, int, str], dict[str, float]]) -> list[str]:
+    """Each issue-3 target, met or not, from the medians of flowc against raw (and Burr)."""
+    lines = []
+    for n in (100, 1000, 10_000):
+        figures = medians.get(("w1", n, "flowc"))
+        if figures:
+            ratio = figures["x_raw"]
+            lines.append(
+                f"W1 N={n}: {ratio:.2f}× raw per task (target ≤ 1.5): {_met(ratio <= 1.5)}"
+            )
+    flowc, raw = medians.get(("w1", 10_000, "flowc")), medians.get(("w1", 10_000, "raw"))
+    if flowc and raw:
+        extra = flowc["rss_added_mb"] - raw["rss_added_mb"]
+        lines.append(
+            f"W1 N=10,000 peak RSS added: flowc {flowc['rss_added_mb']:.1f} MB, raw "
+            f"{raw['rss_added_mb']:.1f} MB, difference {extra:+.1f} MB (target ≤ +5): "
+            f"{_met(extra <= 5)}"
+        )
+    w2 = medians.get(("w2", 400, "flowc"))
+    if w2:
+        efficiency = IDEAL_W2_S / (w2["wall_ms"] / 1e3)
+        lines.append(f"W2 efficiency {efficiency:.0%} (target ≥ 94 %): {_met(efficiency >= 0.94)}")
+    w4, w4_burr = medians.get(("w4", 200, "flowc")), medians.get(("w4", 200, "burr"))
+    if w4:
+        per = w4["us_per_task"]
+        line = f"W4 {per:.1f} µs/branch (target ≤ 40): {_met(per <= 40)}"
+        if w4_burr:
+            scaled = per * BURR_W4_ANCHOR_US / w4_burr["us_per_task"]
+            line += (
+                f"; Burr {w4_burr['us_per_task']:.1f} µs/branch in this run, so at Burr's "
+                f"anchor of {BURR_W4_ANCHOR_US} µs flowc would take {scaled:.1f} µs"
+            )
+        lines.append(line)
+    return lines
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 def run_cell(shared: Path, framework: str, workload: str, n: int, repeats: int) -> dict[str, Any]:
@@ -73,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     frameworks = args.frameworks.split(",")
 
+    load_at_start = _uptime_load()
     rows: dict[tuple[str, int, str], list[dict[str, float]]] = {}
     ratios: dict[tuple[str, int, str], list[float]] = {}
     skipped: dict[str, str] = {}
@@ -92,19 +142,26 @@ def main(argv: list[str] | None = None) -> int:
                     ratio = figures["wall_ms"] / this_round["raw"]["wall_ms"]
                     ratios.setdefault((workload, n, framework), []).append(ratio)
 
-    print(f"load average at end: {os.getloadavg()[0]:.2f}; rounds={args.rounds}")
-    print("| cell | framework | wall ms | µs/task | × raw | RSS added MB | efficiency |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"load average at start: {load_at_start}; at end: {_uptime_load()}; rounds={args.rounds}")
+    print("| cell | framework | wall ms | µs/task | × raw | × burr | RSS added MB | efficiency |")
+    print("|---|---|---|---|---|---|---|---|")
+    medians: dict[tuple[str, int, str], dict[str, float]] = {}
     for (workload, n, framework), samples in rows.items():
-        wall = statistics.median(s["wall_ms"] for s in samples)
-        per = statistics.median(s["us_per_task"] for s in samples)
-        rss = statistics.median(s["rss_added_mb"] for s in samples)
-        ratio = statistics.median(ratios.get((workload, n, framework), [float("nan")]))
-        efficiency = f"{0.16 / (wall / 1e3):.0%}" if workload == "w2" else ""
+        figures = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+        figures["x_raw"] = statistics.median(ratios.get((workload, n, framework), [math.nan]))
+        medians[(workload, n, framework)] = figures
+    for (workload, n, framework), figures in medians.items():
+        burr = medians.get((workload, n, "burr"))
+        x_burr = figures["wall_ms"] / burr["wall_ms"] if burr else math.nan
+        efficiency = f"{IDEAL_W2_S / (figures['wall_ms'] / 1e3):.0%}" if workload == "w2" else ""
         print(
-            f"| {workload} N={n} | {framework} | {wall:.1f} | {per:.1f} | {ratio:.2f}× "
-            f"| {rss:.1f} | {efficiency} |"
+            f"| {workload} N={n} | {framework} | {figures['wall_ms']:.1f} "
+            f"| {figures['us_per_task']:.1f} | {figures['x_raw']:.2f}× | {x_burr:.2f}× "
+            f"| {figures['rss_added_mb']:.1f} | {efficiency} |"
         )
+    print()
+    for line in _verdicts(medians):
+        print(line)
     for framework, why in skipped.items():
         print(f"skipped {framework}: {why}")
     return 0

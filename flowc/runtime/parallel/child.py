@@ -70,20 +70,21 @@ def _walk(parent: ParentRun, task: SubGraphTask) -> Any:
     graph = task.graph
     halts, asking, inner = graph.halt_after, graph.wants_context, graph.graph
     app_id = _app_id(parent, task) if asking else ""
-    action = inner.get_action(graph.entrypoint)
+    name = graph.entrypoint
+    action = inner.get_action(name)
     state, inputs = task.state, task.inputs
     sequence_id = 0
     while True:
         context = None
-        if action.name in asking:
-            context = child_context(parent, task, app_id, action.name)
-            context = _at_step(context, sequence_id)
+        if name in asking:
+            context = _at_step(child_context(parent, task, app_id, name), sequence_id)
         _, state = run_action(action, state, inputs, context)
-        if action.name in halts:
+        if name in halts:
             return state
-        action = inner.next_action(action.name, state)
+        action = inner.next_action(name, state)
         if action is None:
             return state
+        name = action.name
         sequence_id += 1
 
 
