@@ -496,12 +496,9 @@ class FlowIR(nx.MultiDiGraph):
     def node_of(self, name: str) -> IRNode:
         return self.nodes[name]["node"]
 
-    def steps(self) -> Iterator[StepNode | UnknownNode]:
+    def steps(self) -> list[StepNode | UnknownNode]:
         """Every node except the entry and halt markers, in insertion order."""
-        for _, data in self.nodes(data=True):
-            node = data["node"]
-            if node.kind not in (NodeKind.ENTRY, NodeKind.HALT):
-                yield node
+        return [data["node"] for name, data in self._node.items() if name != ENTRY and name != HALT]
 
     def transitions(self) -> Iterator[tuple[str, str, Transition]]:
         """Every arrow as ``(source, target, transition)``, grouped by source, in order."""
@@ -510,8 +507,13 @@ class FlowIR(nx.MultiDiGraph):
 
     def outgoing(self, source: str) -> list[tuple[str, str, Transition]]:
         """The arrows leaving ``source`` in the order they are tried."""
-        arrows = [(u, v, data["edge"]) for u, v, data in self.out_edges(source, data=True)]
-        arrows.sort(key=lambda arrow: arrow[2].order)
+        arrows = [
+            (source, target, data["edge"])
+            for target, keyed in self._succ[source].items()
+            for data in keyed.values()
+        ]
+        if len(arrows) > 1:
+            arrows.sort(key=lambda arrow: arrow[2].order)
         return arrows
 
     @property
@@ -589,13 +591,14 @@ def iter_scopes(ir: FlowIR) -> Iterator[tuple[tuple[str, ...], FlowIR]]:
 
 def nested_graphs(ir: FlowIR) -> Iterator[GraphNode]:
     """The graph nodes directly inside ``ir``: steps, declarations and map branches."""
-    candidates: list[Any] = [*ir.steps(), *ir.meta.declarations]
-    for node in candidates:
-        if isinstance(node, GraphNode):
+    nodes = [data.get("node") for data in ir._node.values()]
+    for node in (*nodes, *ir.meta.declarations):
+        kind = type(node)
+        if kind is GraphNode:
             yield node
-        elif isinstance(node, MapNode):
+        elif kind is MapNode:
             for branch in node.branches:
-                if isinstance(branch.step, GraphNode):
+                if type(branch.step) is GraphNode:
                     yield branch.step
 
 
@@ -626,8 +629,9 @@ def iter_spans_of_ir(ir: FlowIR) -> Iterator[tuple[str, Span | None]]:
     for path, scope in iter_scopes(ir):
         prefix = "/".join(path) or "<flow>"
         yield from ((f"{prefix}:meta/{p}", s) for p, s in iter_spans(scope.meta))
-        for name in scope.nodes:
-            yield from ((f"{prefix}:{name}/{p}", s) for p, s in iter_spans(scope.node_of(name)))
+        for name, data in scope.nodes(data=True):
+            node = data.get("node")
+            yield from ((f"{prefix}:{name}/{p}", s) for p, s in iter_spans(node))
         for u, v, edge in scope.transitions():
             yield from ((f"{prefix}:{u}->{v}/{p}", s) for p, s in iter_spans(edge))
 
