@@ -116,6 +116,8 @@ def _check_action(action: ActionNode, target: Any) -> Iterator[Diagnostic]:
         if declared_reads is None:
             yield _not_callable(action.callable, "an action")
         return
+    if isinstance(target, type):
+        return  # an Action class: its constructor is the build's business, not a step's signature
     parameters = _parameters(target)
     if parameters is None:
         return
