@@ -267,7 +267,15 @@ class ApplicationBuilder:
             parallel_executor=self._executor,
             parent=self._parent,
             forked_from=start.forked_from,
+            entrypoint=self._configured_entrypoint(),
         )
+
+    def _configured_entrypoint(self) -> str | None:
+        """The entrypoint a fresh run starts at (a resumed one may start elsewhere)."""
+        init = self._initializer
+        if init is not None and init.default_entrypoint is not None:
+            return init.default_entrypoint
+        return self._entrypoint
 
     def _entry(self, graph: Graph, name: str | None) -> Action:
         if name is None:

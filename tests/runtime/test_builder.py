@@ -271,3 +271,11 @@ def test_a_graph_and_separate_actions_together_are_a_build_error():
     with pytest.raises(FlowCheckError) as caught:
         ApplicationBuilder().with_graph(graph).with_actions(b=b).with_entrypoint("a").build()
     assert "with_graph" in str(caught.value)
+
+
+def test_a_resumed_app_reports_its_configured_entrypoint():
+    persister = DictPersister()
+    persister.save(None, "run", 0, "a", State({"n": 2}), "completed")
+    app, _ = resumed(persister)
+    assert app.get_next_action().name == "b"
+    assert app.entrypoint == "a"
