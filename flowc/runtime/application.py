@@ -16,8 +16,15 @@ from typing import Any
 from flowc.runtime.action import Action
 from flowc.runtime.graph import Graph, Node
 from flowc.runtime.hooks import HookSet
-from flowc.runtime.state import State
-from flowc.runtime.step import arun_action, arun_plan, run_action, run_plan
+from flowc.runtime.state import EMPTY_RECORD, State
+from flowc.runtime.step import (
+    arun_action,
+    arun_plan,
+    finish,
+    note_action,
+    run_action,
+    run_plan,
+)
 
 __all__ = [
     "Application",
@@ -375,8 +382,29 @@ class Application:
                 state = last[2]
             else:
                 plan = node.plan
-                context = self._context(name) if plan.wants_context else None
-                result, state = run_plan(plan, self._state, inputs, context)
+                given = self._state  # always fresh: it came from run_plan or _fresh()
+                if plan.plain and not plan.is_async and plan.single_step:
+                    # run_plan's common case, inlined (see step.run_plan for the full rules)
+                    try:
+                        out = plan.call(given, **plan.bound)
+                        written = out._written if type(out) is State else None
+                        if (
+                            written is not None
+                            and out._schema is None
+                            and len(written) == plan.n_writes
+                            and plan.writes.issuperset(written)
+                        ):
+                            if out is not given:
+                                out._written = EMPTY_RECORD
+                            result, state = {}, out
+                        else:
+                            result, state = finish(plan, given, out)
+                    except Exception as error:
+                        note_action(error, plan)
+                        raise
+                else:
+                    context = self._context(name) if plan.wants_context else None
+                    result, state = run_plan(plan, given, inputs, context)
                 self._state = state
                 self._last_sequence_id = self._sequence_id
                 self._sequence_id += 1
