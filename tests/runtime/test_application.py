@@ -20,7 +20,12 @@ from flowc.runtime import (
     expr,
     when,
 )
-from flowc.runtime.step import AsyncActionInSyncRunError, MissingInputError
+from flowc.runtime.step import (
+    AsyncActionInSyncRunError,
+    MissingInputError,
+    MissingWriteError,
+    UndeclaredWriteError,
+)
 
 
 @action(reads=["counter"], writes=["counter"])
@@ -250,3 +255,26 @@ def test_run_with_nothing_to_do_returns_the_state_unchanged() -> None:
     app = counter_app()
     app.run(halt_after=["finish"])
     assert app.run() == (None, None, app.state)
+
+
+def test_run_enforces_writes_and_notes_the_action_like_a_single_step() -> None:
+    @action(reads=[], writes=["a"])
+    def sneaky(state: State) -> State:
+        return state.update(a=1, b=2)
+
+    @action(reads=[], writes=["a", "b"])
+    def lazy(state: State) -> State:
+        return state.update(a=1)
+
+    for bad, rule in ((sneaky, UndeclaredWriteError), (lazy, MissingWriteError)):
+        app = (
+            ApplicationBuilder()
+            .with_actions(bad=bad)
+            .with_transitions()
+            .with_entrypoint("bad")
+            .build()
+        )
+        with pytest.raises(rule, match="'b'") as caught:
+            app.run()
+        assert "flowc: in action 'bad'" in caught.value.__notes__
+        assert app.state.get_all() == {} and app.sequence_id is None
