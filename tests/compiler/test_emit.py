@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +24,15 @@ INPUTS = {"passing_inputs": {"prompts": ["What is a riddle?", "Why?"]}}
 RUN_EMITTED = """
 import json, sys, importlib.util
 sys.modules["flowc.compiler"] = None  # emitted code must not need the compiler
-spec = importlib.util.spec_from_file_location("emitted_flow", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-_, _, state = module.build_application().run(inputs=json.loads(sys.argv[2]) or None)
-print(json.dumps(state.get_all(), default=repr))
+finals = {}
+for name, file, inputs in json.loads(sys.argv[1]):
+    spec = importlib.util.spec_from_file_location(name + "_emitted", file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _, _, state = module.build_application().run(inputs=inputs or None)
+    finals[name] = state.get_all()
 assert not any(name.startswith("flowc.compiler") and sys.modules[name] for name in sys.modules)
+print(json.dumps(finals, default=repr))
 """
 
 
@@ -43,22 +47,32 @@ def in_process(path: Path) -> dict:
         sys.path.remove(str(path.parent))
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_emitted_module_and_build_reach_the_same_final_state(path: Path, tmp_path: Path) -> None:
-    source = emit_python(compile_file(path, import_python=False).ir)
-    module_file = tmp_path / f"{path.stem}_emitted.py"
-    module_file.write_text(source)
-    inputs = json.dumps(INPUTS.get(path.stem, {}))
+@pytest.fixture(scope="module")
+def emitted_finals(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every example's emitted module, run in one subprocess that cannot import the compiler."""
+    directory = tmp_path_factory.mktemp("emitted")
+    jobs = []
+    for path in EXAMPLES:
+        module_file = directory / f"{path.stem}_emitted.py"
+        module_file.write_text(emit_python(compile_file(path, import_python=False).ir))
+        jobs.append((path.stem, str(module_file), INPUTS.get(path.stem, {})))
     result = subprocess.run(
-        [sys.executable, "-c", RUN_EMITTED, str(module_file), inputs],
+        [sys.executable, "-c", RUN_EMITTED, json.dumps(jobs)],
         capture_output=True,
         text=True,
-        cwd=path.parent,
-        env={"PYTHONPATH": str(path.parent), "PATH": "/usr/bin:/bin"},
-        timeout=60,
+        cwd=ROOT,
+        env={"PYTHONPATH": os.pathsep.join(str(p.parent) for p in EXAMPLES), "PATH": "/usr/bin"},
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == in_process(path)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_emitted_module_and_build_reach_the_same_final_state(
+    path: Path, emitted_finals: dict
+) -> None:
+    assert emitted_finals[path.stem] == in_process(path)
 
 
 def test_emitted_code_imports_only_the_runtime_and_user_modules() -> None:
