@@ -251,18 +251,16 @@ class PullSchedule:
             plan.sink(outcome)
 
     def _grow_locked(self) -> int:
-        """How many more worker loops to submit: up to ``concurrency`` loops, one per branch
-        that could be claimed now."""
-        if self._exhausted or self._stopped:
+        """One more worker loop (1) or none (0): up to ``concurrency`` loops, while a branch
+        could be claimed now. Loops are added one at a time, and each new loop adds the next
+        before running its first branch, so starting the pool's threads (which waits for each
+        new thread to be scheduled) happens on the pool's threads, not on the map's."""
+        if self._exhausted or self._stopped or self._loops >= self._plan.concurrency:
             return 0
-        room = min(
-            self._plan.concurrency - self._loops,
-            self._plan.lookahead - (self._claimed - self._cursor),
-        )
-        if room <= 0:
+        if self._claimed - self._cursor >= self._plan.lookahead:
             return 0
-        self._loops += room
-        return room
+        self._loops += 1
+        return 1
 
     def _submit_loops(self, count: int) -> None:
         for submitted in range(count):
@@ -284,6 +282,9 @@ class PullSchedule:
                     claimed = self._claim_locked()
                     if claimed is None:
                         return
+                    grow = self._grow_locked()
+                if grow:
+                    self._submit_loops(grow)
                 self._run(*claimed)
         finally:
             with self._lock:
@@ -313,13 +314,13 @@ class PullSchedule:
                     entry = self._done.pop(self._cursor, None)
                     if entry is not None:
                         self._cursor += 1
-                        grow = self._grow_locked() if self._loops < self._plan.concurrency else 0
+                        grow = self._grow_locked() if self._loops == 0 else 0
                         break
                     if self._cursor >= self._claimed and (self._exhausted or self._stopped):
                         return None
                     if self._stopped and self._tally.reached_k():
                         return None  # a race is decided: do not wait for the losers
-                    grow = self._grow_locked()
+                    grow = self._grow_locked() if self._loops == 0 else 0
                     if grow:
                         break
                     if self._caller_may_help_locked():
