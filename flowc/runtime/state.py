@@ -28,7 +28,7 @@ WriteRecord = frozenset[str] | KeysView[str] | None
 class StateTypeError(FlowRuntimeError, TypeError):
     """A write does not match the state's declared (pydantic) schema."""
 
-    default_code = "F310"
+    default_code = "F507"
 
 
 class State:

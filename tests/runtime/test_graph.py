@@ -166,5 +166,5 @@ def test_every_core_error_is_a_flow_error_and_the_builtin_burr_raises():
     for error, bases in expected.items():
         assert issubclass(error, FlowError) and all(issubclass(error, b) for b in bases), error
     codes = {error.default_code for error in expected}
-    assert {"F260", "F261", "F262", "F264", "F310", "F501", "F502", "F503", "F504"} <= codes
+    assert {"F260", "F261", "F262", "F264", "F501", "F507", "F502", "F503", "F504"} <= codes
     assert {"F505", "F506", "F514", "F515"} <= codes
