@@ -11,9 +11,7 @@ CODE = re.compile(r"\"(F\d{3})\"")
 
 def _codes_in_source() -> set[str]:
     return {
-        code
-        for path in (ROOT / "flowc").rglob("*.py")
-        for code in CODE.findall(path.read_text())
+        code for path in (ROOT / "flowc").rglob("*.py") for code in CODE.findall(path.read_text())
     }
 
 
