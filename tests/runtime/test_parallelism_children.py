@@ -3,6 +3,10 @@ a failure and resume (real SQLite files), links to the parent, and which executo
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -266,6 +270,27 @@ def test_a_resumed_map_reuses_child_ids_and_skips_children_already_saved(
     assert persister.copies["copy"] == 4 + 5
 
 
+CRASH_APP = Path(__file__).parent / "parallelism_crash_app.py"
+
+
+def test_child_ids_survive_a_sigkill_and_resume(tmp_path: Path) -> None:
+    command = [sys.executable, str(CRASH_APP), str(tmp_path / "runs.db"), str(tmp_path / "ids")]
+    crashed = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout) == [0, 10, 20, 30, 40, 50]
+    ids: dict[str, set[str]] = {}
+    runs: Counter[str] = Counter()
+    for line in (tmp_path / "ids").read_text().splitlines():
+        index, app_id = line.split()
+        ids.setdefault(index, set()).add(app_id)
+        runs[index] += 1
+    assert runs["3"] == 2 and runs["4"] == runs["5"] == 1  # 3 was killed, then rerun
+    assert all(len(seen) == 1 for seen in ids.values())  # whatever ran twice kept its id
+    assert len(set().union(*ids.values())) == 6
+
+
 def test_repeated_invocations_of_a_persisted_map_get_distinct_child_ids(
     persister: CountingPersister,
 ) -> None:
@@ -323,7 +348,7 @@ def test_children_are_created_pointing_at_the_parents_app_step_and_partition() -
     assert len(children) == 3
     assert all(c["spawning_parent_pointer"] == pointer for c in children)
     assert all(c["partition_key"] == "user-7" for c in children)
-    assert [c["app_id"] for c in children] == [app_id for app_id, _ in final["results"]]
+    assert {c["app_id"] for c in children} == {app_id for app_id, _ in final["results"]}
     assert {parent for _, parent in final["results"]} == {pointer}
 
 
