@@ -58,24 +58,36 @@ def generate(actions: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def median_time(work: Callable[[], object], repeats: int) -> float:
-    """Median wall time; the cyclic GC is paused around each stage as ``compile_source`` pauses
-    it around the whole compile, so the stages add up to the total."""
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        gc.disable()
-        start = time.perf_counter()
-        try:
-            work()
-        finally:
-            times.append(time.perf_counter() - start)
-            gc.enable()
-    return statistics.median(times)
+def timed(work: Callable[[], object]) -> float:
+    """Wall time of one call; the cyclic GC is paused around it as ``compile_source`` pauses it
+    around the whole compile, so the stages add up to the total."""
+    gc.collect()
+    gc.disable()
+    start = time.perf_counter()
+    try:
+        work()
+    finally:
+        elapsed = time.perf_counter() - start
+        gc.enable()
+    return elapsed
+
+
+def interleaved(stages: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """The median of each stage over ``rounds``, the stages taking turns within each round so
+    that a burst of load on the shared machine hits all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in stages}
+    for _ in range(rounds):
+        for name, work in stages.items():
+            times[name].append(timed(work))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
-    print(f"python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}")
+    loop_s = timed(lambda: sum(1 for _ in range(10_000_000)))
+    print(
+        f"python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}, "
+        f"a bare 10⁷-iteration loop: {loop_s:.2f} s"
+    )
     header = (
         f"{'actions':>8} {'parse s':>8} {'lower s':>8} {'checks s':>9} {'lower+checks':>13}"
         f" {'check total s':>14} {'µs/action':>10} {'total/parse':>12}"
@@ -90,12 +102,17 @@ def main() -> None:
         ir = lower(module)
         found = run_checks(ir, import_python=False)
         assert not found, found[:3]
-        repeats = 5 if size <= 1_000 else 3
-        parse_s = median_time(lambda t=text: parse(t, "generated.flow"), repeats)
-        lower_s = median_time(lambda m=module: lower(m), repeats)
-        checks_s = median_time(lambda i=ir: run_checks(i, import_python=False), repeats)
-        total_s = median_time(
-            lambda t=text: compile_source(t, "generated.flow", import_python=False), repeats
+        medians = interleaved(
+            {
+                "parse": lambda t=text: parse(t, "generated.flow"),
+                "lower": lambda m=module: lower(m),
+                "checks": lambda i=ir: run_checks(i, import_python=False),
+                "total": lambda t=text: compile_source(t, "generated.flow", import_python=False),
+            },
+            rounds=5,
+        )
+        parse_s, lower_s, checks_s, total_s = (
+            medians[name] for name in ("parse", "lower", "checks", "total")
         )
         totals[size] = total_s
         middle[size] = lower_s + checks_s
@@ -112,7 +129,10 @@ def main() -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".flow", delete=False) as handle:
             handle.write(generate(10_000))
         command = [sys.executable, "-m", "flowc.cli", "check", "--no-import", handle.name]
-        cli_s = median_time(lambda: subprocess.run(command, capture_output=True, check=True), 3)
+        cli_s = statistics.median(
+            timed(lambda: subprocess.run(command, capture_output=True, check=True))
+            for _ in range(3)
+        )
         os.unlink(handle.name)
         print(f"flowc check --no-import (10,000 actions, subprocess): {cli_s:.3f} s")
 
