@@ -39,6 +39,7 @@ from flowc.runtime.parallel.options import FailurePolicy, MapOptions, Retry
 from flowc.runtime.parallel.outcomes import BranchFailure, BranchResult
 
 Outcome = BranchResult | BranchFailure
+LOOP_FAN_OUT = 2  # how many more worker loops each loop may add before running a branch
 LOOP_START_GRACE_S = 0.002  # how long the caller lets new worker loops start before it helps
 Sink = Callable[[Outcome], None]
 
@@ -250,17 +251,23 @@ class PullSchedule:
         if kept and plan.sink is not None:
             plan.sink(outcome)
 
-    def _grow_locked(self) -> int:
-        """One more worker loop (1) or none (0): up to ``concurrency`` loops, while a branch
-        could be claimed now. Loops are added one at a time, and each new loop adds the next
-        before running its first branch, so starting the pool's threads (which waits for each
-        new thread to be scheduled) happens on the pool's threads, not on the map's."""
-        if self._exhausted or self._stopped or self._loops >= self._plan.concurrency:
+    def _grow_locked(self, most: int) -> int:
+        """How many more worker loops to submit (at most ``most``): up to ``concurrency`` loops,
+        while a branch could be claimed now. The map's thread adds one loop; every loop adds up
+        to two more before running each branch it claims, so the pool fills in a few rounds and
+        starting its threads (``Thread.start`` waits until the new thread is scheduled) happens
+        on the pool's threads, never blocking the thread that feeds ``reduce``."""
+        if self._exhausted or self._stopped:
             return 0
-        if self._claimed - self._cursor >= self._plan.lookahead:
+        room = min(
+            most,
+            self._plan.concurrency - self._loops,
+            self._plan.lookahead - (self._claimed - self._cursor),
+        )
+        if room <= 0:
             return 0
-        self._loops += 1
-        return 1
+        self._loops += room
+        return room
 
     def _submit_loops(self, count: int) -> None:
         for submitted in range(count):
@@ -282,7 +289,7 @@ class PullSchedule:
                     claimed = self._claim_locked()
                     if claimed is None:
                         return
-                    grow = self._grow_locked()
+                    grow = self._grow_locked(LOOP_FAN_OUT)
                 if grow:
                     self._submit_loops(grow)
                 self._run(*claimed)
@@ -314,13 +321,13 @@ class PullSchedule:
                     entry = self._done.pop(self._cursor, None)
                     if entry is not None:
                         self._cursor += 1
-                        grow = self._grow_locked() if self._loops == 0 else 0
+                        grow = self._grow_locked(1) if self._loops == 0 else 0
                         break
                     if self._cursor >= self._claimed and (self._exhausted or self._stopped):
                         return None
                     if self._stopped and self._tally.reached_k():
                         return None  # a race is decided: do not wait for the losers
-                    grow = self._grow_locked() if self._loops == 0 else 0
+                    grow = self._grow_locked(1) if self._loops == 0 else 0
                     if grow:
                         break
                     if self._caller_may_help_locked():
