@@ -28,6 +28,7 @@ F_UNUSED_FIELD = "F252"
 def check_unused(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
     facts = facts or flow_facts(ir)
     used_names = _used_names(facts)
+    imported_spans = {item.span for item in ir.meta.imports if isinstance(item, FlowImport)}
     yield from _imports(ir, facts, used_names)
     for scope in facts.scopes:
         if scope is ir and ir.number_of_nodes() == 0:
@@ -37,6 +38,8 @@ def check_unused(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnos
         for declared in scope.meta.declarations:
             if declared.name in used_names or declared.span.file != ir.meta.span.file:
                 continue
+            if declared.span in imported_spans:
+                continue  # a graph imported from a .flow file: F250 reports the import
             yield warning(
                 F_UNUSED_DECLARATION,
                 f"{declared.kind.value} '{declared.name}' is declared but never used",
