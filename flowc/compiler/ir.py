@@ -488,11 +488,6 @@ class FlowIR(nx.MultiDiGraph):
     def meta(self) -> FlowMeta:
         return self.graph["meta"]
 
-    @property
-    def name(self) -> str | None:  # type: ignore[override]  # networkx's name is a str property
-        meta = self.graph.get("meta")
-        return meta.name if meta else None
-
     def node_of(self, name: str) -> IRNode:
         return self.nodes[name]["node"]
 
