@@ -469,9 +469,6 @@ class FlowIR(nx.MultiDiGraph):
     the ``FlowMeta``. Use the typed accessors below rather than raw attribute dicts.
     """
 
-    def __init__(self, incoming_graph_data: Any = None, **attr: Any) -> None:
-        super().__init__(incoming_graph_data, **attr)
-
     # -- construction --
 
     def add_step(self, node: IRNode) -> None:
