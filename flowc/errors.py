@@ -89,12 +89,18 @@ class Diagnostic:
         }
 
 
-def format_diagnostic(diagnostic: Diagnostic, source: str | None = None) -> str:
-    """Render ``file:line:col: error[F203]: message``, the source line with a caret, and hints."""
+def format_diagnostic(
+    diagnostic: Diagnostic, source: str | None = None, source_file: str | None = None
+) -> str:
+    """Render ``file:line:col: error[F203]: message``, the source line with a caret, and hints.
+
+    ``source`` is the text the span points into; when ``source_file`` names it, spans into
+    other files (an imported .flow file) get no excerpt rather than a wrong one."""
     span = diagnostic.span
     where = f"{span}: " if span else ""
     lines = [f"{where}{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
-    if span is not None and source is not None:
+    same_file = source_file is None or (span is not None and span.file == source_file)
+    if span is not None and source is not None and same_file:
         lines.extend(_caret_excerpt(span, source))
     lines.extend(f"   = hint: {hint}" for hint in diagnostic.hints)
     lines.extend(f"   = note: {r.message} ({r.span})" for r in diagnostic.related)
@@ -132,6 +138,7 @@ class FlowError(Exception):
         hints: Sequence[str] = (),
         diagnostics: Iterable[Diagnostic] | None = None,
         source: str | None = None,
+        source_file: str | None = None,
     ) -> None:
         if diagnostics is None:
             diagnostics = [
@@ -141,6 +148,7 @@ class FlowError(Exception):
         if not self.diagnostics:
             raise ValueError("a FlowError needs at least one diagnostic")
         self.source = source
+        self.source_file = source_file
         super().__init__(self.diagnostics[0].message)
 
     @property
@@ -159,13 +167,14 @@ class FlowError(Exception):
     def hints(self) -> tuple[str, ...]:
         return self.diagnostics[0].hints
 
-    def with_source(self, source: str) -> FlowError:
+    def with_source(self, source: str, source_file: str | None = None) -> FlowError:
         self.source = source
+        self.source_file = source_file
         return self
 
     def __str__(self) -> str:
         shown = self.diagnostics[:MAX_ERRORS_SHOWN]
-        text = "\n".join(format_diagnostic(d, self.source) for d in shown)
+        text = "\n".join(format_diagnostic(d, self.source, self.source_file) for d in shown)
         rest = len(self.diagnostics) - len(shown)
         if rest:
             text += f"\n… and {rest} more"

@@ -67,14 +67,14 @@ def compile_source(
 def _compile(text: str, filename: str, *, import_python: bool, strict: bool) -> CompiledFlow:
     module, syntax = parse(text, filename)
     if module is None:
-        raise FlowSyntaxError(diagnostics=_ordered(syntax), source=text)
+        raise FlowSyntaxError(diagnostics=_ordered(syntax), source=text, source_file=filename)
     ir = lower(module, file=filename)
     found = run_checks(ir, import_python=import_python)
     if strict:
         found = [replace(d, severity=Severity.ERROR) if _is_warning(d) else d for d in found]
     ordered = _ordered(found)
     if any(d.is_error for d in ordered):
-        raise FlowCheckError(diagnostics=ordered, source=text)
+        raise FlowCheckError(diagnostics=ordered, source=text, source_file=filename)
     path = None if filename.startswith("<") else filename
     return CompiledFlow(ir, tuple(ordered), text, path)
 
