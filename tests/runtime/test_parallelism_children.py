@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -268,6 +269,45 @@ def test_a_resumed_map_reuses_child_ids_and_skips_children_already_saved(
     assert len(children) == 5 and children <= stored
     # persister and loader are one object: each child got one copy for both (9 children built)
     assert persister.copies["copy"] == 4 + 5
+
+
+def saved_rows(db: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT partition_key, app_id, sequence_id, position, status, state FROM burr_state"
+            " WHERE app_id != 'parent' ORDER BY app_id, sequence_id"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_persisted_one_action_branches_save_the_rows_a_child_application_would(
+    tmp_path: Path, fails: bool
+) -> None:
+    @action(reads=["i"], writes=["out"])
+    def maybe_fails(state: State) -> State:
+        if fails and state["i"] == 1:
+            raise ValueError("one fails")
+        return state.update(out=10 * state["i"])
+
+    def rows_with(tracker: Any, name: str) -> list[tuple[Any, ...]]:
+        store = SQLitePersister(str(tmp_path / name))
+        store.initialize()
+        builder = ApplicationBuilder().with_state_persister(store).with_identifiers(app_id="parent")
+        if tracker is not None:  # a tracked child is a real Application
+            builder = builder.with_tracker(tracker)
+        mapped = over(maybe_fails, max_concurrency=1)
+        if fails:
+            with pytest.raises(BranchFailedError):
+                run_map(mapped, builder, n=3)
+        else:
+            run_map(mapped, builder, n=3)
+        store.cleanup()
+        return saved_rows(tmp_path / name)
+
+    direct, through_applications = rows_with(None, "direct.db"), rows_with(Recorder(), "apps.db")
+    assert direct == through_applications
+    assert len(direct) == (2 if fails else 3)
+    assert {row[4] for row in direct} == ({"completed", "failed"} if fails else {"completed"})
 
 
 CRASH_APP = Path(__file__).parent / "parallelism_crash_app.py"

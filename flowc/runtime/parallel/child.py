@@ -1,22 +1,28 @@
-"""Running one branch as a child application — cheaply when nothing observes it.
+"""Running one branch as a child application — as cheaply as what observes it allows.
 
 A branch is a child application (own app id, linked to its parent). Building one through
-``ApplicationBuilder`` costs far more than a trivial action, so there are two paths:
+``ApplicationBuilder`` costs far more than a trivial action, so there are three paths:
 
 - **cheap**: no tracker, persister or initializer for the child. A single action runs directly
   (``run_action``, the step loop's own one-step function); a multi-action subgraph walks its
   transitions with ``Graph.next_action``. The child's ``ApplicationContext`` is built only if an
   action asks for ``__context``.
-- **full**: anything observes the child, so it is a real ``Application`` built with
-  ``ApplicationBuilder`` (hooks, persistence, tracking all apply). With a state initializer, a
-  child whose persisted position is already one of its ``halt_after`` actions is finished: its
-  persisted state is returned without running it again (resume).
+- **saved**: a one-action branch whose only observers are a persister and/or a loader runs
+  like the cheap path and then calls the persister's ``save`` itself, writing the row the full
+  path would write (a saved row that is not finished is resumed the full way).
+- **full**: a tracker observes the child, or a persisted child is a subgraph, so it is a real
+  ``Application`` built with ``ApplicationBuilder`` (hooks, persistence, tracking all apply).
+
+On the saved and full paths, with a state initializer, a child whose persisted position is
+already one of its ``halt_after`` actions is finished: its persisted state is returned without
+running it again (resume).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 from typing import Any
 
 from flowc.runtime.application import ApplicationContext, ParentPointer
@@ -29,15 +35,16 @@ def _visible_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_context(parent: ParentRun, task: SubGraphTask, app_id: str, action_name: str) -> Any:
-    """The ``ApplicationContext`` a branch's action sees (built only when it asks for one)."""
+    """The ``ApplicationContext`` a branch's action sees (built only when it asks for one): what
+    the child application's own context would hold."""
     return ApplicationContext(
         app_id=app_id,
         partition_key=parent.partition_key,
         sequence_id=0,
         action_name=action_name,
-        tracker=None,
-        state_persister=None,
-        state_initializer=None,
+        tracker=task.tracker,
+        state_persister=task.state_persister,
+        state_initializer=task.state_initializer,
         parallel_executor=parent.executor,
         parent=ParentPointer(parent.app_id, parent.sequence_id, parent.partition_key),
     )
@@ -49,20 +56,54 @@ def _app_id(parent: ParentRun, task: SubGraphTask) -> str:
 
 def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
     """Run one branch to its ``halt_after`` action and return its final state."""
-    if (
-        task.tracker is not None
-        or task.state_persister is not None
-        or task.state_initializer is not None
-    ):
-        return _run_full(parent, task)
     graph = task.graph
     action = graph.single_action
+    if task.state_persister is not None or task.state_initializer is not None:
+        if task.tracker is None and action is not None and _synchronous(task):
+            return _run_saved(parent, task, action)
+        return _run_full(parent, task)
+    if task.tracker is not None:
+        return _run_full(parent, task)
     if action is None:
         return _walk(parent, task)
     context = None
     if graph.wants_context:
         context = child_context(parent, task, _app_id(parent, task), action.name)
     return run_action(action, task.state, task.inputs, context)[1]
+
+
+def _synchronous(task: SubGraphTask) -> bool:
+    saver, loader = task.state_persister, task.state_initializer
+    return not (
+        (saver is not None and inspect.iscoroutinefunction(getattr(saver, "save", None)))
+        or (loader is not None and inspect.iscoroutinefunction(getattr(loader, "load", None)))
+    )
+
+
+def _run_saved(parent: ParentRun, task: SubGraphTask, action: Any) -> Any:
+    """A one-action branch observed only by a persister and/or a loader: the rows the full path
+    would write (sequence id 0, ``completed`` with the new state, or ``failed`` with the input
+    state and the action's exception re-raised), without building an ``Application``. A child
+    with a saved row that is not finished is resumed the full way."""
+    app_id = _app_id(parent, task)
+    if task.state_initializer is not None:
+        loaded = task.state_initializer.load(parent.partition_key, app_id)
+        if loaded:
+            finished = _finished_state(task, loaded)
+            return finished if finished is not None else _run_full(parent, task)
+    context = None
+    if task.graph.wants_context:
+        context = child_context(parent, task, app_id, action.name)
+    saver = task.state_persister
+    try:
+        _, state = run_action(action, task.state, task.inputs, context)
+    except Exception:
+        if saver is not None:
+            saver.save(parent.partition_key, app_id, 0, action.name, task.state, "failed")
+        raise
+    if saver is not None:
+        saver.save(parent.partition_key, app_id, 0, action.name, state, "completed")
+    return state
 
 
 def _walk(parent: ParentRun, task: SubGraphTask) -> Any:
@@ -121,17 +162,37 @@ async def arun_task(parent: ParentRun, task: SubGraphTask) -> Any:
         sequence_id += 1
 
 
+def _finished_state(task: SubGraphTask, loaded: Any) -> Any:
+    """The persisted final state of a child that already reached ``halt_after`` (completed), typed
+    like the task's state; ``None`` when the saved row is not a finished child."""
+    if loaded.get("status", "completed") != "completed":
+        return None
+    if loaded.get("position") not in task.graph.halt_after:
+        return None
+    state = loaded["state"]
+    schema = task.state.schema
+    if schema is not None and getattr(state, "schema", None) is None:
+        state = state.with_schema(schema)
+    return state
+
+
 def _finished_child_state(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
     """A resumed child that already reached ``halt_after``: its persisted final state."""
     loader = task.state_initializer
     if loader is None:
         return None
     loaded = loader.load(parent.partition_key, app_id)
-    if not loaded or loaded.get("status", "completed") != "completed":
+    return _finished_state(task, loaded) if loaded else None
+
+
+async def _afinished_child_state(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
+    loader = task.state_initializer
+    if loader is None:
         return None
-    if loaded.get("position") not in task.graph.halt_after:
-        return None
-    return loaded["state"]
+    loaded = loader.load(parent.partition_key, app_id)
+    if inspect.isawaitable(loaded):
+        loaded = await loaded
+    return _finished_state(task, loaded) if loaded else None
 
 
 def _builder(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
@@ -180,7 +241,7 @@ def _run_full(parent: ParentRun, task: SubGraphTask) -> Any:
 
 async def _arun_full(parent: ParentRun, task: SubGraphTask) -> Any:
     app_id = task.application_id or parent.child_app_id(task.key or "")
-    finished = _finished_child_state(parent, task, app_id)
+    finished = await _afinished_child_state(parent, task, app_id)
     if finished is not None:
         return finished
     app = _builder(parent, task, app_id).build()
