@@ -21,6 +21,7 @@ from lark import Token, Transformer, Tree
 from lark.exceptions import UnexpectedInput
 
 from flowc.compiler import ast
+from flowc.compiler.fast_path import parse_clean
 from flowc.compiler.syntax_errors import (
     F_ENCODING,
     F_NAME,
@@ -112,22 +113,37 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
 def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
     """Parse .flow source into a typed AST. Never raises for bad input: every problem is a
     diagnostic, and the module is ``None`` whenever there is an error."""
+    return _parse(text, file, fast=True)
+
+
+def parse_full(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
+    """``parse`` without the fast path (``flowc.compiler.fast_path``): Lark's contextual lexer
+    and error recovery on every input. Gives the same result as ``parse``; tests compare them."""
+    return _parse(text, file, fast=False)
+
+
+def _parse(text: str, file: str, *, fast: bool) -> tuple[ast.Module | None, list[Diagnostic]]:
     if not isinstance(text, str):
         raise TypeError(f"parse() takes the source as str, not {type(text).__name__}")
     text, diagnostics = prepare_source(text, file)
     if diagnostics:
         return None, diagnostics
     with _collector_paused():
-        collector = ErrorCollector(text, file)
-        try:
-            tree, comments = raw_parse(text, on_error=collector.on_error)
-        except UnexpectedInput as error:
-            collector.give_up(error)
-            return None, collector.diagnostics
-        if collector.diagnostics:
-            return None, _with_condition_errors(tree, collector.diagnostics, file)
         builder = AstBuilder(file)
-        module = builder.transform(tree)
+        clean = parse_clean(text, builder) if fast else None
+        if clean is not None:
+            module, comments = clean
+        else:
+            collector = ErrorCollector(text, file)
+            try:
+                tree, comments = raw_parse(text, on_error=collector.on_error)
+            except UnexpectedInput as error:
+                collector.give_up(error)
+                return None, collector.diagnostics
+            if collector.diagnostics:
+                return None, _with_condition_errors(tree, collector.diagnostics, file)
+            builder = AstBuilder(file)
+            module = builder.transform(tree)
     if builder.diagnostics:
         return None, builder.diagnostics
     comment_nodes = tuple(

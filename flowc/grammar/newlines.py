@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from lark import Token
 
 # A line that (after blank and comment lines) starts with one of these continues the previous one.
-_CONTINUATION = re.compile(
+CONTINUATION = re.compile(
     r"(?:[ \t\f]*(?:#[^\n]*)?\n)*[ \t\f]*(?:(?:reads|writes|inputs|for|when)\b|\{)"
 )
 # A line that starts a statement closes any bracket left open above it (error recovery).
-_STATEMENT_START = re.compile(
+STATEMENT_START = re.compile(
     r"(?:[ \t\f]*(?:#[^\n]*)?\n)*[ \t\f]*(?:flow|from|state|action|graph|map)\b"
 )
-_NEWLINE_AFTER = frozenset({"COMMA", "EQUAL", "_ARROW", "LBRACE"})
-_VALUE_OPENERS = frozenset({"EQUAL", "COLON", "COMMA", "LSQB", "LPAR", "DICT_LBRACE"})
-_CLOSERS = {"RPAR": ("LPAR",), "RSQB": ("LSQB",), "RBRACE": ("DICT_LBRACE", "BLOCK")}
+NEWLINE_AFTER = frozenset({"COMMA", "EQUAL", "_ARROW", "LBRACE"})
+VALUE_OPENERS = frozenset({"EQUAL", "COLON", "COMMA", "LSQB", "LPAR", "DICT_LBRACE"})
+CLOSERS = {"RPAR": ("LPAR",), "RSQB": ("LSQB",), "RBRACE": ("DICT_LBRACE", "BLOCK")}
 
 
 @dataclass(slots=True)
@@ -58,24 +58,24 @@ class NewlineFilter:
             kind = token.type
             if kind == "_NL":
                 if brackets and brackets[-1] != "BLOCK":
-                    if not _STATEMENT_START.match(context.text, token.end_pos):
+                    if not STATEMENT_START.match(context.text, token.end_pos):
                         continue
                     while brackets and brackets[-1] != "BLOCK":
                         brackets.pop()
                 previous = context.previous
-                if previous is None or previous == "_NL" or previous in _NEWLINE_AFTER:
+                if previous is None or previous == "_NL" or previous in NEWLINE_AFTER:
                     continue
-                if _CONTINUATION.match(context.text, token.end_pos):
+                if CONTINUATION.match(context.text, token.end_pos):
                     continue
             elif kind == "LPAR" or kind == "LSQB":
                 brackets.append(kind)
             elif kind == "LBRACE":
-                if context.previous in _VALUE_OPENERS:
+                if context.previous in VALUE_OPENERS:
                     brackets.append("DICT_LBRACE")
                     kind = "DICT_LBRACE"
                 else:
                     brackets.append("BLOCK")
-            elif kind in _CLOSERS and brackets and brackets[-1] in _CLOSERS[kind]:
+            elif kind in CLOSERS and brackets and brackets[-1] in CLOSERS[kind]:
                 brackets.pop()
             context.previous = kind
             yield token

@@ -1,0 +1,269 @@
+"""The fast path for source without syntax errors: one regex pass driving Lark's LALR tables.
+
+``parse_clean(text, builder)`` lexes with one precompiled pattern, applies the newline rules of
+``flowc.grammar.newlines`` inline, and runs the shift/reduce loop over the parse table Lark built
+from ``flow.lark``, calling the AST builder's methods as rules are reduced (children filtered and
+inlined exactly as Lark's tree builder does). It gives up (returns ``None``) at the first token it
+is not sure the contextual lexer would produce the same way, and at any syntax error; the caller
+then runs the full path (contextual lexer, recovery, catalogue), so diagnostics never differ.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from lark import Token
+from lark.lexer import PatternStr
+from lark.parsers.lalr_analysis import Shift
+
+from flowc.grammar import get_parser
+from flowc.grammar.newlines import (
+    CLOSERS,
+    CONTINUATION,
+    NEWLINE_AFTER,
+    STATEMENT_START,
+    VALUE_OPENERS,
+)
+
+_IGNORED = ("WS",)
+_NEWLINE = "_NL"
+_CONDITION = "CONDITION"
+_CASCADE = "CASCADE_MODE"
+_WHEN_CONDITION = "WHEN_CONDITION"  # `when` and the condition after it, matched together
+_UNKNOWN = "UNKNOWN"  # any character no terminal starts with: give up
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What reducing one grammar rule does: pop ``size`` values, keep ``include`` of them
+    (``expand`` marks inlined ``_rule`` children, whose own children are spliced in), then call
+    the builder method ``method`` (or, for an inlined rule, keep the list)."""
+
+    size: int
+    origin: str
+    include: tuple[tuple[int, bool], ...] | None  # None: keep all, in order
+    method: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """Everything the fast path derives once per process from the Lark parser."""
+
+    scanner: re.Pattern[str]
+    words: dict[str, str]  # keyword text → terminal name
+    actions: list[dict[str, int]]  # per state: symbol → shift target (≥ 0) or ~rule index
+    rules: tuple[Rule, ...]
+    start: int
+    end: int
+
+
+@cache
+def tables() -> Tables:
+    lark = get_parser()
+    terminals = [t for t in lark.terminals if t.name not in (_CONDITION, _CASCADE)]
+    name_re = next(t for t in terminals if t.name == "NAME").pattern.to_regexp()
+    words = {
+        t.pattern.value: t.name
+        for t in terminals
+        if isinstance(t.pattern, PatternStr) and re.fullmatch(name_re, t.pattern.value)
+    }
+    words["cascade"] = _CASCADE
+    ordered = sorted(
+        (t for t in terminals if t.pattern.value not in words),
+        key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
+    )
+    condition = next(t for t in lark.terminals if t.name == _CONDITION).pattern.to_regexp()
+    alternatives = [rf"(?P<{_WHEN_CONDITION}>when\b[\t \f\r]*(?P<{_CONDITION}>{condition}))"]
+    alternatives += [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered]
+    alternatives.append(rf"(?P<{_UNKNOWN}>[\s\S])")
+    scanner = re.compile("|".join(alternatives))
+
+    table = lark.parser.parser.parser.parse_table
+    rule_index: dict[Any, int] = {}
+    actions: list[dict[str, int]] = [{} for _ in range(len(table.states))]
+    for state, row in table.states.items():
+        for symbol, (action, arg) in row.items():
+            if action is Shift:
+                actions[state][symbol] = arg
+            else:
+                actions[state][symbol] = ~rule_index.setdefault(arg, len(rule_index))
+    rules = [Rule(0, "", None, None)] * len(rule_index)
+    for rule, index in rule_index.items():
+        rules[index] = _rule(rule)
+    return Tables(
+        scanner,
+        words,
+        actions,
+        tuple(rules),
+        table.start_states["module"],
+        table.end_states["module"],
+    )
+
+
+def _rule(rule: Any) -> Rule:
+    keep_all = rule.options.keep_all_tokens
+    include = []
+    for index, symbol in enumerate(rule.expansion):
+        if keep_all or not (symbol.is_term and symbol.filter_out):
+            include.append((index, not symbol.is_term and symbol.name.startswith("_")))
+    name = rule.origin.name
+    plain = len(include) == len(rule.expansion) and not any(expand for _, expand in include)
+    method = None if name.startswith("_") else name
+    return Rule(len(rule.expansion), name, None if plain else tuple(include), method)
+
+
+class _GiveUp(Exception):
+    """The fast path cannot vouch for this input; the full path will parse it."""
+
+
+def parse_clean(text: str, builder: Any) -> tuple[Any, list[Token]] | None:
+    """The builder's module for ``text`` and its comment tokens, or None when the input needs
+    the full path (a syntax error, or a token only the contextual lexer can decide)."""
+    try:
+        return _parse(text, builder, tables())
+    except _GiveUp:
+        return None
+
+
+def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
+    actions = t.actions
+    rules = t.rules
+    words = t.words
+    methods = {r.method: getattr(builder, r.method) for r in rules if r.method}
+    new = str.__new__
+    states = [t.start]
+    values: list[Any] = []
+    comments: list[Token] = []
+    brackets: list[str] = []
+    previous: str | None = None
+    line = 1
+    line_start = 0
+
+    def feed(kind: str, token: Any) -> None:
+        while True:
+            action = actions[states[-1]].get(kind)
+            if action is None:
+                raise _GiveUp
+            if action >= 0:
+                states.append(action)
+                values.append(token)
+                return
+            rule = rules[~action]
+            size = rule.size
+            if size:
+                children = values[-size:]
+                del values[-size:]
+                del states[-size:]
+            else:
+                children = []
+            include = rule.include
+            if include is not None:
+                filtered: list[Any] = []
+                for index, expand in include:
+                    if not expand:
+                        filtered.append(children[index])
+                    elif filtered:
+                        filtered += children[index]
+                    else:  # a left-recursive repetition: extend its list in place
+                        filtered = children[index]
+                children = filtered
+            value = methods[rule.method](children) if rule.method else children
+            goto = actions[states[-1]][rule.origin]
+            if kind == "$END" and goto == t.end:
+                values.append(value)
+                return
+            states.append(goto)
+            values.append(value)
+
+    for match in t.scanner.finditer(text):
+        kind = match.lastgroup
+        assert kind is not None
+        if kind in _IGNORED:
+            continue
+        start = match.start()
+        value = match.group()
+        end = match.end()
+        if kind == _NEWLINE:
+            if brackets and brackets[-1] != "BLOCK":
+                if not STATEMENT_START.match(text, end):
+                    line += value.count("\n")
+                    line_start = start + value.rindex("\n") + 1
+                    continue
+                while brackets and brackets[-1] != "BLOCK":
+                    brackets.pop()
+            keep = not (
+                previous is None
+                or previous == _NEWLINE
+                or previous in NEWLINE_AFTER
+                or CONTINUATION.match(text, end)
+            )
+            token = new(Token, value)
+            token.type = kind
+            token.value = value
+            token.start_pos = start
+            token.line = line
+            token.column = start - line_start + 1
+            line += value.count("\n")
+            line_start = start + value.rindex("\n") + 1
+            token.end_line = line
+            token.end_column = end - line_start + 1
+            token.end_pos = end
+            if keep:
+                previous = kind
+                feed(kind, token)
+            continue
+        if kind == "NAME":
+            kind = words.get(value, "NAME")
+            row = actions[states[-1]]
+            if kind not in row:
+                kind = _resolve_word(row, value, kind)
+        elif kind == _WHEN_CONDITION:
+            condition_start = match.start(_CONDITION)
+            when = _token("WHEN", "when", start, line, line_start)
+            feed("WHEN", when)
+            previous = "WHEN"
+            start = condition_start
+            value = text[start:end]
+            kind = _CONDITION
+        elif kind == "COMMENT":
+            comments.append(_token(kind, value, start, line, line_start))
+            continue
+        elif kind == _UNKNOWN:
+            raise _GiveUp
+        elif kind == "LPAR" or kind == "LSQB":
+            brackets.append(kind)
+        elif kind == "LBRACE":
+            brackets.append("DICT_LBRACE" if previous in VALUE_OPENERS else "BLOCK")
+        elif kind in CLOSERS and brackets and brackets[-1] in CLOSERS[kind]:
+            brackets.pop()
+        token = new(Token, value)
+        token.type = kind
+        token.value = value
+        token.start_pos = start
+        token.line = line
+        token.column = start - line_start + 1
+        token.end_line = line
+        token.end_column = end - line_start + 1
+        token.end_pos = end
+        previous = "DICT_LBRACE" if kind == "LBRACE" and brackets[-1] == "DICT_LBRACE" else kind
+        feed(kind, token)
+    feed("$END", None)
+    return values[-1], comments
+
+
+def _token(kind: str, value: str, start: int, line: int, line_start: int) -> Token:
+    end = start + len(value)
+    return Token(kind, value, start, line, start - line_start + 1, line, end - line_start + 1, end)
+
+
+def _resolve_word(row: dict[str, int], value: str, kind: str) -> str:
+    """The terminal the contextual lexer gives a word in a state that does not accept the word's
+    usual terminal: a plain name where names are accepted, the cascade mode where only it is."""
+    if "NAME" in row and kind != "NAME":
+        return "NAME"
+    if _CASCADE in row and value in ("cascade", "none"):
+        return _CASCADE
+    raise _GiveUp
