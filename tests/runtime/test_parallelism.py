@@ -9,12 +9,11 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 import pytest
-from flowc.runtime.application import ApplicationBuilder
-from flowc.runtime.graph import GraphBuilder
-from flowc.runtime.state import State
 
 from flowc.runtime import action
+from flowc.runtime.application import ApplicationBuilder
 from flowc.runtime.executors import MultiThreadedExecutor
+from flowc.runtime.graph import GraphBuilder
 from flowc.runtime.parallelism import (
     BranchFailedError,
     BranchResult,
@@ -27,6 +26,7 @@ from flowc.runtime.parallelism import (
     SubGraphTask,
     stream_branches,
 )
+from flowc.runtime.state import State
 
 
 @action(reads=["i"], writes=["out"])

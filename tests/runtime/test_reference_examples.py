@@ -14,13 +14,11 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+from flowc.runtime import action
 from flowc.runtime.action import Action
 from flowc.runtime.application import ApplicationBuilder, ApplicationContext
-from flowc.runtime.graph import GraphBuilder
-from flowc.runtime.state import State
-
-from flowc.runtime import action
 from flowc.runtime.executors import MultiThreadedExecutor
+from flowc.runtime.graph import GraphBuilder
 from flowc.runtime.parallelism import (
     MapActions,
     MapActionsAndStates,
@@ -30,6 +28,7 @@ from flowc.runtime.parallelism import (
     TaskBasedParallelAction,
 )
 from flowc.runtime.persistence import SQLLitePersister
+from flowc.runtime.state import State
 from flowc.runtime.tracking import LocalTrackingClient
 
 PROMPTS = [
