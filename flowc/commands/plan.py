@@ -4,9 +4,10 @@ A dry run: nothing runs. It prints the steps reachable from the entry in the ord
 first meet them, each with its arrows (conditions as written); for each map its kind, branches,
 the number of branches when the item list is known before the run (a literal list, a range, or a
 state key no action writes, from its default or ``--state``), the concurrency waves
-(``ceil(branches / max_concurrency)``) and the worst-case number of retries.
+(``ceil(branches / max_concurrency)``) and the worst-case number of retries. ``--state`` values
+are checked against the flow's state block as ``flowc run`` checks them.
 
-Exit codes: 0 planned; 1 the flow has errors; 2 usage errors.
+Exit codes: 0 planned; 1 the flow has errors; 2 usage errors (a bad ``--state`` key or value).
 """
 
 from __future__ import annotations
@@ -77,21 +78,45 @@ class StepPlan:
 
 def run(args: argparse.Namespace) -> int:
     from flowc.commands.report import render_report
-    from flowc.commands.run import UsageError, flow_search_path, state_overrides
+    from flowc.commands.run import (
+        UsageError,
+        flow_search_path,
+        given_state,
+        missing_flow_file,
+        resolve_state,
+    )
     from flowc.compiler import compile_file
     from flowc.compiler.build import initial_state
 
+    sources: dict[str, str | None] = {}
+
+    def report(error: FlowError) -> None:
+        if error.source is not None and error.span is not None:
+            sources.setdefault(error.span.file, error.source)
+        print(render_report(error.diagnostics, sources), file=sys.stderr)
+
     try:
-        overrides = state_overrides(args)
+        given = given_state(args)
     except UsageError as error:
-        print(f"flowc plan: {error}", file=sys.stderr)
+        report(error)
         return EXIT_USAGE
+    missing = missing_flow_file(args.file)
+    if missing is not None:
+        report(missing)
+        return EXIT_ERRORS
     sys.path[:0] = [p for p in flow_search_path(args.file) if p not in sys.path]
     try:
         compiled = compile_file(args.file, import_python=not args.no_import)
     except FlowError as error:
-        print(render_report(error.diagnostics, {str(args.file): error.source}), file=sys.stderr)
+        sources[str(args.file)] = error.source
+        report(error)
         return EXIT_ERRORS
+    sources[str(args.file)] = compiled.source
+    try:
+        overrides = resolve_state(compiled.ir, given, import_python=not args.no_import)
+    except UsageError as error:
+        report(error)
+        return EXIT_USAGE
     ir = compiled.ir
     state = {**initial_state(ir), **overrides}
     steps = plan_scope(ir, state, written_keys(ir))
