@@ -130,9 +130,11 @@ def parse_clean(text: str, builder: Any) -> tuple[Any, list[Token]] | None:
 
 def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
     actions = t.actions
-    rules = t.rules
     words = t.words
-    methods = {r.method: getattr(builder, r.method) for r in rules if r.method}
+    rules = [
+        (r.size, r.origin, r.include, getattr(builder, r.method) if r.method else None)
+        for r in t.rules
+    ]
     new = str.__new__
     states = [t.start]
     values: list[Any] = []
@@ -142,51 +144,50 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
     line = 1
     line_start = 0
 
-    def feed(kind: str, token: Any) -> None:
-        while True:
+    def reduce(index: int) -> None:
+        size, origin, include, method = rules[index]
+        if size:
+            children = values[-size:]
+            del values[-size:]
+            del states[-size:]
+        else:
+            children = []
+        if include is not None:
+            filtered: list[Any] = []
+            for position, expand in include:
+                if not expand:
+                    filtered.append(children[position])
+                elif filtered:
+                    filtered += children[position]
+                else:  # a left-recursive repetition: extend its list in place
+                    filtered = children[position]
+            children = filtered
+        states.append(actions[states[-1]][origin])
+        values.append(method(children) if method else children)
+
+    def shift(kind: str, token: Any) -> None:
+        action = actions[states[-1]].get(kind)
+        while action is not None and action < 0:
+            reduce(~action)
             action = actions[states[-1]].get(kind)
-            if action is None:
-                raise _GiveUp
-            if action >= 0:
-                states.append(action)
-                values.append(token)
-                return
-            rule = rules[~action]
-            size = rule.size
-            if size:
-                children = values[-size:]
-                del values[-size:]
-                del states[-size:]
-            else:
-                children = []
-            include = rule.include
-            if include is not None:
-                filtered: list[Any] = []
-                for index, expand in include:
-                    if not expand:
-                        filtered.append(children[index])
-                    elif filtered:
-                        filtered += children[index]
-                    else:  # a left-recursive repetition: extend its list in place
-                        filtered = children[index]
-                children = filtered
-            value = methods[rule.method](children) if rule.method else children
-            goto = actions[states[-1]][rule.origin]
-            if kind == "$END" and goto == t.end:
-                values.append(value)
-                return
-            states.append(goto)
-            values.append(value)
+        if action is None:
+            raise _GiveUp
+        states.append(action)
+        values.append(token)
 
     for match in t.scanner.finditer(text):
         kind = match.lastgroup
         assert kind is not None
-        if kind in _IGNORED:
+        if kind == "WS":
             continue
         start = match.start()
         value = match.group()
         end = match.end()
-        if kind == _NEWLINE:
+        if kind == "NAME":
+            kind = words.get(value, "NAME")
+            if kind not in actions[states[-1]]:
+                kind = _resolve_word(actions[states[-1]], value, kind)
+        elif kind == _NEWLINE:
             if brackets and brackets[-1] != "BLOCK":
                 if not STATEMENT_START.match(text, end):
                     line += value.count("\n")
@@ -213,19 +214,11 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
             token.end_pos = end
             if keep:
                 previous = kind
-                feed(kind, token)
+                shift(kind, token)
             continue
-        if kind == "NAME":
-            kind = words.get(value, "NAME")
-            row = actions[states[-1]]
-            if kind not in row:
-                kind = _resolve_word(row, value, kind)
         elif kind == _WHEN_CONDITION:
-            condition_start = match.start(_CONDITION)
-            when = _token("WHEN", "when", start, line, line_start)
-            feed("WHEN", when)
-            previous = "WHEN"
-            start = condition_start
+            shift("WHEN", _token("WHEN", "when", start, line, line_start))
+            start = match.start(_CONDITION)
             value = text[start:end]
             kind = _CONDITION
         elif kind == "COMMENT":
@@ -249,9 +242,21 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         token.end_column = end - line_start + 1
         token.end_pos = end
         previous = "DICT_LBRACE" if kind == "LBRACE" and brackets[-1] == "DICT_LBRACE" else kind
-        feed(kind, token)
-    feed("$END", None)
-    return values[-1], comments
+        action = actions[states[-1]].get(kind)
+        while action is not None and action < 0:
+            reduce(~action)
+            action = actions[states[-1]].get(kind)
+        if action is None:
+            raise _GiveUp
+        states.append(action)
+        values.append(token)
+    action = actions[states[-1]].get("$END")
+    while action is not None and action < 0:
+        reduce(~action)
+        if states[-1] == t.end:
+            return values[-1], comments
+        action = actions[states[-1]].get("$END")
+    raise _GiveUp
 
 
 def _token(kind: str, value: str, start: int, line: int, line_start: int) -> Token:
