@@ -30,7 +30,7 @@ EXIT_USAGE = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> Any:
-    from flowc.commands.run import add_state_arguments
+    from flowc.commands.arguments import add_state_arguments
 
     parser.add_argument("file", metavar="FILE", type=Path, help="the .flow file")
     add_state_arguments(parser)
@@ -77,14 +77,14 @@ class StepPlan:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flowc.commands.report import render_report
-    from flowc.commands.run import (
+    from flowc.commands.arguments import (
         UsageError,
         flow_search_path,
         given_state,
         missing_flow_file,
         resolve_state,
     )
+    from flowc.commands.report import render_report
     from flowc.compiler import compile_file
     from flowc.compiler.build import initial_state
 

@@ -1,0 +1,405 @@
+"""Values given on the command line, and checking them against a flow: ``--state KEY=VALUE``
+and ``--state-file`` (shared by ``flowc run`` and ``flowc plan``), ``KEY=VALUE`` pairs, the FILE
+argument, and ``UsageError``, the error of a flag value flowc cannot use (codes F601–F611; the
+commands exit 2).
+
+Every ``--state`` key must be a field of the flow's ``state { }`` block (or of an imported .flow
+file's) and its value must have the field's declared type; the error points at the declaration.
+A ``str`` field takes the text as typed (``--state topic=3`` is the string ``"3"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import json
+import os
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flowc.errors import Diagnostic, FlowError, FlowSyntaxError, Related, Span
+
+F_UNREADABLE_FLOW = "F101"
+F_BAD_PAIR = "F601"
+F_STATE_FILE = "F602"
+F_UNKNOWN_STATE_KEY = "F603"
+F_STATE_TYPE = "F604"
+
+
+class UsageError(FlowError):
+    """A command-line value flowc cannot use: an unknown name, a value of the wrong type, a path
+    that cannot be read or written (codes F601–F611; the CLI exits 2)."""
+
+
+def add_state_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--state key=value`` and ``--state-file``, shared with ``flowc plan``."""
+    parser.add_argument(
+        "--state",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a declared state field (repeatable); the value is JSON if it parses, else a "
+        "string (always the text for a `str` field)",
+    )
+    parser.add_argument(
+        "--state-file", type=Path, metavar="FILE", help="a JSON object of state fields"
+    )
+
+
+# ---- values from the command line -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GivenValue:
+    """A state field or input as the user gave it: the parsed value, the text typed (``None``
+    when it came from a state file) and where it came from (``--state round=x``), for errors."""
+
+    value: Any
+    text: str | None
+    origin: str
+
+
+def parse_value(text: str) -> Any:
+    """JSON when it parses (``3``, ``true``, ``["a"]``), else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_pairs(pairs: Sequence[str], flag: str) -> dict[str, GivenValue]:
+    """``KEY=VALUE`` flags by key (a later flag wins); every malformed one is reported."""
+    values: dict[str, GivenValue] = {}
+    problems: list[Diagnostic] = []
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(
+                Diagnostic(
+                    F_BAD_PAIR,
+                    f"{flag} {pair!r} is not KEY=VALUE",
+                    hints=(f"write {flag} KEY=VALUE, e.g. {flag} n=3",),
+                )
+            )
+            continue
+        values[key] = GivenValue(parse_value(text), text, f"{flag} {shlex.quote(pair)}")
+    if problems:
+        raise UsageError(diagnostics=problems)
+    return values
+
+
+def read_state_file(path: Path) -> dict[str, GivenValue]:
+    """The JSON object in ``path``; a syntax error points at its line and column."""
+    origin = f"--state-file {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
+        raise UsageError(
+            f"cannot read the state file {path}: {reason}",
+            code=F_STATE_FILE,
+            hints=('give a readable JSON file holding one object, e.g. {"round": 3}',),
+        ) from None
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"the state file {path} is not valid JSON: {error.msg}",
+            code=F_STATE_FILE,
+            span=Span(str(path), error.lineno, error.colno),
+            hints=('the file must hold one JSON object, e.g. {"round": 3}',),
+            source=text,
+        ) from None
+    if not isinstance(loaded, dict):
+        raise UsageError(
+            f"the state file {path} must hold a JSON object, not {describe_value(loaded)}",
+            code=F_STATE_FILE,
+            hints=('write the fields as one object, e.g. {"round": 3}',),
+        )
+    return {key: GivenValue(value, None, origin) for key, value in loaded.items()}
+
+
+def given_state(args: argparse.Namespace) -> dict[str, GivenValue]:
+    """``--state-file`` values, overridden by ``--state`` flags."""
+    values = read_state_file(args.state_file) if args.state_file is not None else {}
+    values.update(parse_pairs(args.state, "--state"))
+    return values
+
+
+def describe_value(value: Any) -> str:
+    """A JSON value in words: ``the string 'x'``, ``the integer 3``, ``a list of 2 items``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {json.dumps(value)}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def listing(names: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+# ---- state values against the flow's schema ---------------------------------------------------
+
+ModuleLookup = Callable[[str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TypeProblem:
+    """Where in a value the type first fails (``xs[1]``), what it found, what it expected."""
+
+    path: str
+    found: str
+    expected: str
+
+
+SCALARS: dict[str, Callable[[Any], bool]] = {
+    "str": lambda v: isinstance(v, str),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+}
+
+
+def declared_fields(ir: Any) -> dict[str, tuple[Any, Any]]:
+    """Every state field the flow declares (its own first, then imported .flow files'), as
+    ``name -> (StateFieldSpec, FlowMeta of the file that declares it)``."""
+    from flowc.compiler.ir import iter_scopes
+
+    fields: dict[str, tuple[Any, Any]] = {}
+    for _, scope in iter_scopes(ir):
+        for spec in scope.meta.schema:
+            fields.setdefault(spec.name, (spec, scope.meta))
+    return fields
+
+
+def resolve_state(
+    ir: Any, given: dict[str, GivenValue], *, import_python: bool = True
+) -> dict[str, Any]:
+    """The state values to start from, each checked against its declared field: an unknown key
+    (F603) or a value of the wrong type (F604) is a ``UsageError`` listing every such problem.
+    A ``str`` field takes the text as typed (``--state topic=3`` is the string ``"3"``)."""
+    fields = declared_fields(ir)
+    values: dict[str, Any] = {}
+    problems: list[Diagnostic] = []
+    for key, item in given.items():
+        found = fields.get(key)
+        if found is None:
+            problems.append(unknown_state_key(key, item, fields))
+            continue
+        spec, meta = found
+        value = item.value
+        if item.text is not None and takes_text(spec.type, value):
+            value = item.text
+        problem = type_problem(value, spec.type, key, model_lookup(meta, import_python))
+        if problem is None:
+            values[key] = value
+        else:
+            problems.append(state_type_error(key, item, spec, problem))
+    if problems:
+        raise UsageError(diagnostics=problems)
+    return values
+
+
+def takes_text(ref: Any, value: Any) -> bool:
+    """Whether a typed text should stay text: the field is ``str`` (or ``optional[str]`` and
+    the text is not ``null``) and the text happens to parse as some other JSON value."""
+    name = ref.name.value
+    if name == "optional" and ref.args:
+        return value is not None and takes_text(ref.args[0], value)
+    return name == "str" and not isinstance(value, str)
+
+
+def type_problem(value: Any, ref: Any, path: str, model_of: ModuleLookup) -> TypeProblem | None:
+    """Why ``value`` is not of the declared type ``ref``, or ``None`` when it is."""
+    name = ref.name.value
+    args = ref.args
+    if name == "any":
+        return None
+    if name == "optional":
+        return None if value is None or not args else type_problem(value, args[0], path, model_of)
+    if name in SCALARS:
+        ok = SCALARS[name](value)
+        return None if ok else TypeProblem(path, describe_value(value), name)
+    if name == "list":
+        if not isinstance(value, list):
+            return TypeProblem(path, describe_value(value), str(ref))
+        for index, item in enumerate(value):
+            found = args and type_problem(item, args[0], f"{path}[{index}]", model_of)
+            if found:
+                return found
+        return None
+    if name == "dict":
+        if not isinstance(value, dict):
+            return TypeProblem(path, describe_value(value), str(ref))
+        for key, item in value.items():
+            if len(args) == 2:
+                key_value = key if args[0].name.value in ("str", "any") else parse_value(key)
+                found = type_problem(key_value, args[0], f"a key of {path}", model_of)
+                found = found or type_problem(item, args[1], f"{path}[{key!r}]", model_of)
+                if found:
+                    return found
+        return None
+    return model_problem(value, name, path, model_of)
+
+
+def model_problem(value: Any, name: str, path: str, model_of: ModuleLookup) -> TypeProblem | None:
+    """A value for an imported type: validated by pydantic (a ``BaseModel``), by value (an
+    ``Enum``); other classes, and models that cannot be imported, are not checked."""
+    model = model_of(name)
+    if model is None:
+        return None
+    validate = getattr(model, "model_validate", None)
+    if callable(validate):
+        try:
+            validate(value)
+        except Exception as error:  # pydantic's ValidationError; any failure means "not valid"
+            return TypeProblem(
+                path, f"{describe_value(value)} ({first_pydantic_error(error)})", name
+            )
+        return None
+    import enum
+
+    if isinstance(model, type) and issubclass(model, enum.Enum):
+        try:
+            model(value)
+        except ValueError:
+            choices = ", ".join(json.dumps(m.value, default=repr) for m in model)
+            return TypeProblem(path, f"{describe_value(value)} (one of {choices})", name)
+    return None
+
+
+def first_pydantic_error(error: Exception) -> str:
+    errors = getattr(error, "errors", None)
+    try:
+        first = errors()[0] if callable(errors) else None
+    except Exception:  # not pydantic's error after all
+        first = None
+    if not first:
+        return str(error).splitlines()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return f"{where}: {first.get('msg', '')}" if where else str(first.get("msg", ""))
+
+
+def model_lookup(meta: Any, import_python: bool) -> ModuleLookup:
+    """Finds an imported type by the name the .flow file uses (``None``: cannot tell)."""
+    from flowc.compiler.ir import PythonImport
+
+    imports = {i.local: i for i in meta.imports if isinstance(i, PythonImport)}
+
+    def lookup(name: str) -> Any:
+        found = imports.get(name)
+        if found is None or not import_python:
+            return None
+        try:
+            return getattr(importlib.import_module(found.module), found.name, None)
+        except Exception:  # the Python-side check reports modules that do not import
+            return None
+
+    return lookup
+
+
+def example_value(ref: Any) -> Any:
+    """A JSON value of type ``ref``, for hints."""
+    name = ref.name.value
+    args = ref.args
+    examples = {"str": "text", "int": 3, "float": 0.5, "bool": True, "any": 1}
+    if name in examples:
+        return examples[name]
+    if name == "optional" and args:
+        return example_value(args[0])
+    if name == "list":
+        return [example_value(args[0])] if args else []
+    if name == "dict" and len(args) == 2:
+        key = example_value(args[0])
+        return {key if isinstance(key, str) else json.dumps(key): example_value(args[1])}
+    return {}
+
+
+def state_type_error(key: str, item: GivenValue, spec: Any, problem: TypeProblem) -> Diagnostic:
+    declared = str(spec.type)
+    if problem.path == key:
+        detail = f"got {problem.found}"
+    else:
+        detail = f"but {problem.path} is {problem.found} (expected {problem.expected})"
+    example = example_value(spec.type)
+    if item.text is None:
+        fix = f'write e.g. "{key}": {json.dumps(example)} in the state file'
+    else:
+        shown = example if isinstance(example, str) else json.dumps(example)
+        fix = f"write e.g. --state {shlex.quote(f'{key}={shown}')}"
+    if spec.type.name.value not in (SCALARS.keys() | {"list", "dict", "optional", "any"}):
+        fix = f"give {key} as a JSON object that {declared} accepts"
+    span = spec.type.span if spec.type.span.file == spec.span.file else spec.span
+    return Diagnostic(
+        F_STATE_TYPE,
+        f"{item.origin}: the state field '{key}' is declared `{declared}`, {detail}",
+        span,
+        hints=(fix,),
+    )
+
+
+def unknown_state_key(key: str, item: GivenValue, fields: dict[str, tuple[Any, Any]]) -> Diagnostic:
+    hints = []
+    related: tuple[Related, ...] = ()
+    close = did_you_mean(key, fields)
+    if close is not None:
+        hints.append(f"did you mean '{close}'?")
+        related = (Related(f"'{close}' is declared here", fields[close][0].span),)
+    if fields:
+        hints.append(f"the flow's state declares: {listing(list(fields))}")
+    else:
+        hints.append("the flow has no `state { }` block: declare the field there to set it")
+    return Diagnostic(
+        F_UNKNOWN_STATE_KEY,
+        f"{item.origin}: the flow's state declares no field '{key}'",
+        hints=tuple(hints),
+        related=related,
+    )
+
+
+def flow_search_path(flow_file: Path) -> list[str]:
+    """What ``flowc run`` puts in front of ``sys.path``: the flow's directory, then the cwd."""
+    return list(dict.fromkeys([str(flow_file.resolve().parent), os.getcwd()]))
+
+
+def missing_flow_file(path: Path) -> FlowError | None:
+    """A FILE argument that is not a readable file, with the nearest .flow files as hints."""
+    if path.is_file():
+        return None
+    reason = "it is a directory" if path.is_dir() else "no such file"
+    hints = []
+    folder = path.parent if path.parent.is_dir() else None
+    if folder is not None and not path.is_dir():
+        candidates = sorted(p.name for p in folder.glob("*.flow"))
+        close = did_you_mean(path.name, candidates)
+        if close is not None:
+            hints.append(f"did you mean {folder / close}?")
+    if path.is_dir():
+        inside = sorted(str(p) for p in path.glob("*.flow"))
+        if inside:
+            hints.append(f"the .flow files there: {listing(inside, 5)}")
+    hints.append("give the path of a .flow file")
+    return FlowSyntaxError(f"cannot read {path}: {reason}", code=F_UNREADABLE_FLOW, hints=hints)
