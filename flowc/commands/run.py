@@ -433,15 +433,25 @@ def run(args: argparse.Namespace) -> int:
             sources.setdefault(error.span.file, error.source)
         print(render_report(error.diagnostics, sources), file=sys.stderr)
 
-    try:  # what can be judged without the flow
-        given = given_state(args)
-        inputs = parse_pairs(args.input, "--input")
-        if args.resume and not args.persist:
-            make_persister(None, args.resume)
-        check_output(args.output)
-    except UsageError as error:
-        report(error)
+    early = [  # what can be judged without the flow, every problem reported at once
+        lambda: given_state(args),
+        lambda: parse_pairs(args.input, "--input"),
+        lambda: make_persister(None, args.resume) if not args.persist else None,
+        lambda: check_output(args.output),
+    ]
+    results, problems = [], []
+    for check in early:
+        try:
+            results.append(check())
+        except UsageError as error:
+            if error.source is not None and error.span is not None:
+                sources[error.span.file] = error.source
+            problems.extend(error.diagnostics)
+            results.append(None)
+    if problems:
+        report(UsageError(diagnostics=problems))
         return EXIT_USAGE
+    given, inputs = results[0], results[1]
     missing = missing_flow_file(args.file)
     if missing is not None:
         report(missing)

@@ -127,21 +127,18 @@ def test_a_missing_input_is_a_runtime_failure(project: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(
-    "flags",
-    [
-        ["--state", "novalue"],
-        ["--executor", "fibers:3"],
-        ["--executor", "threads:0"],
-        ["--persist", "postgres:x"],
-        ["--resume", "abc"],
-        ["--state-file", "missing.json"],
-    ],
-)
-def test_usage_errors_exit_2(project: Path, flags: list[str]) -> None:
-    result = flowc("run", "count.flow", *flags, cwd=project)
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
+def test_a_str_field_takes_the_text_and_an_optional_parameter_is_an_input(project: Path) -> None:
+    (project / "topic.flow").write_text(
+        "from run_actions import greet\n"
+        'state { topic: str = "x" }\n'
+        "action g = greet reads topic writes greeting inputs name\n"
+        "start -> g -> end\n"
+    )
+    result = flowc("run", "topic.flow", "--state", "topic=42", "--input", "name=7", cwd=project)
+    assert json.loads(result.stdout) == {"topic": "42", "greeting": "hi 7"}
+    result = flowc("run", "count.flow", "--input", "by=2", cwd=project)  # bump(state, by=1)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"n": 4}
 
 
 def test_persist_then_resume_a_finished_run(project: Path) -> None:
