@@ -3,7 +3,8 @@
 Each file has one action per line (bound parameters, reads, writes), a transition per action
 (every third one conditional), and a map block per 20 actions. Target: 10,000 actions in at most
 0.5 s, growing linearly. Run: ``.venv/bin/python bench/parse.py`` (prints µs per action and the
-10k/1k ratio; 10 would be linear).
+10k/1k ratio; 10 would be linear). "full path" is ``parse_full`` (Lark's contextual lexer and
+error recovery, no fast path), measured in the same run: the speed-up of the fast path.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 from lark import Token
 
 from flowc.compiler import parse
+from flowc.compiler.parse import parse_full
 from flowc.grammar import get_parser
 
 SIZES = (100, 1_000, 10_000)
@@ -74,11 +78,11 @@ def measure_baseline(text: str, repeats: int) -> float:
     return statistics.median(times)
 
 
-def measure(text: str, repeats: int) -> float:
+def measure(text: str, repeats: int, parser: Callable[..., Any] = parse) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        module, diagnostics = parse(text, "bench.flow")
+        module, diagnostics = parser(text, "bench.flow")
         times.append(time.perf_counter() - start)
         assert module is not None and not diagnostics, diagnostics[:3]
     return statistics.median(times)
@@ -94,11 +98,13 @@ def main() -> int:
         text = generate(size)
         repeats = 5 if size < 10_000 else 3
         seconds = measure(text, repeats)
+        full = measure(text, repeats, parse_full)
         baseline = measure_baseline(text, repeats)
         results[size] = seconds
         print(
             f"{size:>6} actions  {len(text) / 1024:5.0f} KiB  {tokenize_only(text):7} tokens"
             f"  parse {seconds * 1000:7.1f} ms  {seconds / size * 1e6:6.1f} µs/action"
+            f"  full path {full * 1000:7.1f} ms ({full / seconds:3.1f}x)"
             f"  baseline tokenize {baseline * 1000:6.1f} ms  ratio {seconds / baseline:4.1f}x"
         )
     ratio = results[10_000] / results[1_000]
