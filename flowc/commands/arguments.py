@@ -351,7 +351,7 @@ def state_type_error(key: str, item: GivenValue, spec: Any, problem: TypeProblem
         shown = example if isinstance(example, str) else json.dumps(example)
         fix = f"write e.g. --state {shlex.quote(f'{key}={shown}')}"
     if spec.type.name.value not in (SCALARS.keys() | {"list", "dict", "optional", "any"}):
-        fix = f"give {key} as a JSON object that {declared} accepts"
+        fix = f"give {key} a value that {declared} accepts"
     span = spec.type.span if spec.type.span.file == spec.span.file else spec.span
     return Diagnostic(
         F_STATE_TYPE,
