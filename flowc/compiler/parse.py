@@ -1,7 +1,9 @@
 """Text → typed AST: ``parse(text, file)`` returns ``(Module | None, diagnostics)``.
 
-The LALR parser (``flowc.grammar.get_parser``) builds a tree of tokens; ``AstBuilder`` turns it
-into the frozen nodes of ``flowc.compiler.ast``. Syntax errors are recovered from and collected
+Clean input takes ``flowc.compiler.fast_path`` (one regex pass on Lark's LALR tables, calling
+``AstBuilder`` on each reduce); anything it cannot vouch for takes the full path, where the LALR
+parser (``flowc.grammar.get_parser``) builds a tree of tokens that ``AstBuilder`` turns into the
+frozen nodes of ``flowc.compiler.ast``. Syntax errors are recovered from and collected
 (``flowc.compiler.syntax_errors``); the builder runs only on a tree that parsed cleanly, so no
 half-built node is ever produced. Values the grammar leaves open (numbers with units, strings'
 escapes, conditions) are checked by the builder, which reports through the same diagnostics.
