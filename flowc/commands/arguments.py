@@ -69,6 +69,12 @@ def parse_value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+    except RecursionError:
+        raise UsageError(
+            f"the value {text[:20]!r}… is nested too deeply to read",
+            code=F_BAD_PAIR,
+            hints=("give at most a few hundred levels of [ ] and { }",),
+        ) from None
 
 
 def parse_pairs(pairs: Sequence[str], flag: str) -> dict[str, GivenValue]:
@@ -87,7 +93,10 @@ def parse_pairs(pairs: Sequence[str], flag: str) -> dict[str, GivenValue]:
                 )
             )
             continue
-        values[key] = GivenValue(parse_value(text), text, f"{flag} {shlex.quote(pair)}")
+        try:
+            values[key] = GivenValue(parse_value(text), text, f"{flag} {shlex.quote(pair)}")
+        except UsageError as error:
+            problems.extend(error.diagnostics)
     if problems:
         raise UsageError(diagnostics=problems)
     return values
@@ -114,6 +123,12 @@ def read_state_file(path: Path) -> dict[str, GivenValue]:
             span=Span(str(path), error.lineno, error.colno),
             hints=('the file must hold one JSON object, e.g. {"round": 3}',),
             source=text,
+        ) from None
+    except RecursionError:
+        raise UsageError(
+            f"the state file {path} is nested too deeply to read",
+            code=F_STATE_FILE,
+            hints=("give at most a few hundred levels of [ ] and { }",),
         ) from None
     if not isinstance(loaded, dict):
         raise UsageError(

@@ -80,10 +80,15 @@ CASES = {
         2,
         ["F602", "must hold a JSON object, not a list of 2 items"],
     ),
-    "malformed KEY=VALUE": (
-        ["run", "count.flow", "--state", "novalue", "--input", "=3"],
+    "malformed KEY=VALUE, and a value nested too deeply for JSON": (
+        ["run", "count.flow", "--state", "novalue", "--input", "=3", "--state", "n=" + "[" * 5000],
         2,
-        ["F601", "--state 'novalue' is not KEY=VALUE", "--input '=3' is not KEY=VALUE"],
+        [
+            "F601",
+            "--state 'novalue' is not KEY=VALUE",
+            "--input '=3' is not KEY=VALUE",
+            "nested too deeply to read",
+        ],
     ),
     "everything the flow can judge, at once": (
         [
