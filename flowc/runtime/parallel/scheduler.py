@@ -39,7 +39,7 @@ from flowc.runtime.parallel.options import FailurePolicy, MapOptions, Retry
 from flowc.runtime.parallel.outcomes import BranchFailure, BranchResult
 
 Outcome = BranchResult | BranchFailure
-LOOP_FAN_OUT = 2  # how many more worker loops each loop may add before running a branch
+LOOP_FAN_OUT = 8  # how many more worker loops each loop may add before running a branch
 LOOP_START_GRACE_S = 0.002  # how long the caller lets new worker loops start before it helps
 Sink = Callable[[Outcome], None]
 
