@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 import pytest
+from over_range import OverRange
 
 from flowc.runtime import action
 from flowc.runtime.application import ApplicationBuilder
@@ -19,7 +20,6 @@ from flowc.runtime.parallelism import (
     BranchResult,
     DuplicateTaskKeyError,
     MapOptions,
-    MapStates,
     MissingContextError,
     RunnableGraph,
     StreamEnd,
@@ -39,29 +39,8 @@ def who_am_i(state: State, __context: Any) -> State:
     return state.update(app_id=__context.app_id, parent=__context.parent)
 
 
-class Over(MapStates):
-    """Maps `branch` over range(n) and collects `field`."""
-
+class Over(OverRange):
     branch: Any = work
-    field = "out"
-
-    def action(self, state: State, inputs: dict[str, Any]) -> Any:
-        return self.branch
-
-    def states(self, state: State, context: Any, inputs: dict[str, Any]) -> Generator[State]:
-        for i in range(state["n"]):
-            yield state.update(i=i)
-
-    def reduce(self, state: State, states: Generator[State]) -> State:
-        return state.update(results=[sub[self.field] for sub in states])
-
-    @property
-    def reads(self) -> list[str]:
-        return ["n"]
-
-    @property
-    def writes(self) -> list[str]:
-        return ["results"]
 
 
 class WhoAmI(Over):

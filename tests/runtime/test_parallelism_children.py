@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from over_range import OverRange
 from pydantic import BaseModel
 
 from flowc.runtime import action
@@ -27,36 +28,12 @@ from flowc.runtime.parallelism import (
     BranchResult,
     MapActionsAndStates,
     MapOptions,
-    MapStates,
     RunnableGraph,
 )
 from flowc.runtime.persistence import SQLitePersister
 from flowc.runtime.state import State, StateTypeError
 
-
-class Over(MapStates):
-    """Maps ``branch`` over range(n) and collects ``field`` from every branch."""
-
-    branch: Any = None
-    field = "out"
-
-    def action(self, state: State, inputs: dict[str, Any]) -> Any:
-        return self.branch
-
-    def states(self, state: State, context: Any, inputs: dict[str, Any]) -> Generator[State]:
-        for i in range(state["n"]):
-            yield state.update(i=i)
-
-    def reduce(self, state: State, states: Generator[State]) -> State:
-        return state.update(results=[sub[self.field] for sub in states])
-
-    @property
-    def reads(self) -> list[str]:
-        return ["n"]
-
-    @property
-    def writes(self) -> list[str]:
-        return ["results"]
+Over = OverRange
 
 
 def over(branch: Any, field: str = "out", **options: Any) -> Over:
