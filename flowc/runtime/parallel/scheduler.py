@@ -255,8 +255,9 @@ class PullSchedule:
         """How many more worker loops to submit (at most ``most``): up to ``concurrency`` loops,
         while a branch could be claimed now. The map's thread adds one loop; every loop adds up
         to ``LOOP_FAN_OUT`` more before running each branch it claims, so the pool fills in a
-        few rounds and starting its threads (``Thread.start`` waits until the new thread is scheduled) happens
-        on the pool's threads, never blocking the thread that feeds ``reduce``."""
+        few rounds and starting its threads (``Thread.start`` waits until the new thread is
+        scheduled) happens on the pool's threads, never blocking the thread that feeds
+        ``reduce``."""
         if self._exhausted or self._stopped:
             return 0
         room = min(
