@@ -1,15 +1,13 @@
-"""``flowc compile FILE --emit ir [-o OUT]``: the checked flow as JSON IR (see docs/compiler.md).
+"""``flowc compile FILE [--emit ir|python] [-o OUT]``: the checked flow as JSON IR (see
+docs/compiler.md) or as a Python module that needs only ``flowc.runtime`` (docs/build.md).
 
-``--emit python`` (a Python module on ``flowc.runtime``) is added by the build/emit side; until
-``flowc.compiler.emit`` exists it is refused with a clear message. Without ``-o`` the output goes
-to stdout. Diagnostics go to stderr. Exit codes: 0 written (warnings allowed), 1 errors in the
-flow (nothing written) or output not writable, 2 usage errors.
+Without ``-o`` the output goes to stdout; diagnostics go to stderr. Exit codes: 0 written
+(warnings allowed), 1 errors in the flow (nothing written) or output not writable, 2 usage.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,12 +49,6 @@ def run(args: argparse.Namespace) -> int:
     from flowc.commands.report import render_report
     from flowc.compiler import compile_file
 
-    if args.emit == "python" and importlib.util.find_spec("flowc.compiler.emit") is None:
-        print(
-            "flowc compile: --emit python is not available in this build yet; use --emit ir",
-            file=sys.stderr,
-        )
-        return EXIT_ERRORS
     try:
         compiled = compile_file(args.file, import_python=not args.no_import, strict=args.strict)
     except FlowError as error:
@@ -83,6 +75,6 @@ def _emit(compiled: Any, emit: str) -> str:
         from flowc.compiler.ir_schema import dump_ir
 
         return dump_ir(compiled.ir) + "\n"
-    from flowc.compiler.emit import emit_python  # the build/emit side provides it
+    from flowc.compiler.emit import emit_python
 
     return emit_python(compiled.ir)
