@@ -2,9 +2,8 @@
 
 ``main(argv)`` parses arguments and dispatches to the subcommand's handler, which returns the
 exit code. Every user-facing failure is a ``FlowError`` rendered as diagnostics on stderr (exit 1);
-usage errors exit 2 (argparse); nothing prints a traceback. Subcommands register themselves in
-``SUBCOMMANDS`` with a function that adds their arguments; add ``check``, ``compile``, ``run``,
-``plan`` and ``render`` the same way.
+usage errors exit 2 (argparse); nothing prints a traceback. Each subcommand has an entry in
+``SUBCOMMANDS``: its summary and a function that adds its arguments and returns its handler.
 
 Exit codes: 0 success; 1 errors in the input (or files ``fmt --check`` would change); 2 usage.
 """
@@ -63,9 +62,14 @@ def run_fmt(args: argparse.Namespace) -> int:
         if args.check:
             print(f"would reformat {path}", file=sys.stderr)
             status = EXIT_ERRORS
-        else:
+            continue
+        try:
             path.write_text(formatted, encoding="utf-8")
-            print(f"reformatted {path}", file=sys.stderr)
+        except OSError as error:
+            print(f"flowc fmt: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+            status = EXIT_ERRORS
+            continue
+        print(f"reformatted {path}", file=sys.stderr)
     return status
 
 
