@@ -81,11 +81,23 @@ def field_value(state: Any, path: FieldPath, *, index: int | None = None) -> Any
     parts = split_path(path)
     value = state
     for depth, part in enumerate(parts):
+        if not isinstance(value, Mapping) and part.startswith("_"):
+            raise _private(parts, depth, value)
         try:
             value = value[part] if isinstance(value, Mapping) else getattr(value, part)
         except (KeyError, AttributeError, TypeError):
             raise _missing(parts, depth, value, index) from None
     return value
+
+
+def _private(parts: tuple[str, ...], depth: int, holder: Any) -> Exception:
+    """As in conditions (F118), a path never reads a private or dunder attribute: a .flow file
+    names data, it does not walk into objects' internals (``__class__``, ``__globals__``)."""
+    return ReducerFieldError(
+        f"field {'.'.join(parts)!r}: attribute {parts[depth]!r} of "
+        f"{type(holder).__name__} begins with '_'",
+        hints=("reduce public fields only; expose the value under a public name",),
+    )
 
 
 def _missing(parts: tuple[str, ...], depth: int, holder: Any, index: int | None) -> Exception:

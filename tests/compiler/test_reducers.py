@@ -184,3 +184,14 @@ def test_custom_result_missing_a_target_is_f542() -> None:
     assert caught.value.code == "F542"
     with pytest.raises(reducers.ReducerResultError):
         reducers.custom_result(3, ["a", "b"], "pick")
+
+
+def test_paths_never_read_private_or_dunder_attributes() -> None:
+    states = [State({"answer": Answer("hi", 1.0)})]
+    with pytest.raises(reducers.ReducerFieldError, match=r"__class__.*begins with '_'"):
+        reducers.collect(states, "answer.__class__")
+
+
+def test_paths_may_read_mapping_keys_that_begin_with_an_underscore() -> None:
+    states = [State({"answer": {"_id": 7}})]
+    assert reducers.collect(states, "answer._id") == [7]
