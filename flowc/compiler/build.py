@@ -59,7 +59,7 @@ from flowc.runtime import reducers
 from flowc.runtime.action import Action, FunctionBasedAction
 from flowc.runtime.application import Application
 from flowc.runtime.builder import ApplicationBuilder
-from flowc.runtime.conditions import Condition, from_expression
+from flowc.runtime.conditions import Condition, default, from_expression
 from flowc.runtime.executors import MultiThreadedExecutor
 from flowc.runtime.graph import Graph, GraphBuilder, Transition
 from flowc.runtime.parallelism import FailurePolicy, MapOptions, Retry, RunnableGraph
@@ -433,8 +433,6 @@ _ALWAYS = Condition((), lambda _state: True, "default", is_default=True)
 
 def guarded(condition: Condition | None, stops: Sequence[Condition]) -> Condition:
     """``condition`` (or default) taken only when none of the earlier ``-> end`` arrows holds."""
-    from flowc.runtime.conditions import default
-
     if not stops:
         return condition or default
     guard = ~stops[0]

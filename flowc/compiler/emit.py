@@ -610,6 +610,11 @@ _RESERVED = frozenset(
         "FLOW_FILE",
         "INITIAL_STATE",
         "build_application",
+        "_action",
+        "_condition",
+        "_inputs_of",
+        "_dask_executor",
+        "_value",
     }
 )
 
