@@ -1,3 +1,2 @@
 """``flowc`` subcommands, one module each: ``add_arguments(parser) -> handler`` (the form
-``flowc.cli.SUBCOMMANDS`` takes), ``register(subparsers)`` for other hosts, and ``run(args)``
-returning the exit code."""
+``flowc.cli.SUBCOMMANDS`` takes) and ``run(args)`` returning the exit code."""

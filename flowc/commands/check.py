@@ -38,12 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> Any:
     return run
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("check", help=SUMMARY, description=SUMMARY)
-    parser.set_defaults(handler=add_arguments(parser))
-    return parser
-
-
 def diagnose(
     path: Path, *, import_python: bool, strict: bool
 ) -> tuple[list[Diagnostic], str | None]:

@@ -39,12 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> Any:
     return run
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("compile", help=SUMMARY, description=SUMMARY)
-    parser.set_defaults(handler=add_arguments(parser))
-    return parser
-
-
 def run(args: argparse.Namespace) -> int:
     from flowc.commands.report import render_report
     from flowc.compiler import compile_file

@@ -44,12 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> Any:
     return run
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("plan", help=SUMMARY, description=SUMMARY)
-    parser.set_defaults(handler=add_arguments(parser))
-    return parser
-
-
 @dataclass
 class MapPlan:
     kind: str

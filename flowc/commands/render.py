@@ -71,12 +71,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> Any:
     return run
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("render", help=SUMMARY, description=SUMMARY)
-    parser.set_defaults(handler=add_arguments(parser))
-    return parser
-
-
 def _depth(text: str) -> int:
     try:
         value = int(text)

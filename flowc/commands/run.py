@@ -108,12 +108,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> Any:
     return run
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("run", help=SUMMARY, description=SUMMARY)
-    parser.set_defaults(handler=add_arguments(parser))
-    return parser
-
-
 # ---- names: --halt-after and --input ----------------------------------------------------------
 
 
