@@ -13,7 +13,9 @@ the runtime's notes name ``.flow`` lines exactly as for the in-process build. As
 ``flow_line(module, py_line)`` maps a Python line back.
 
 The translation rules are ``build.py``'s; the pure ones (retry, failure policy, reducer arguments,
-end-arrow guards, halts) are shared, and a test compares the final states of both on every example.
+end-arrow guards, halts) are shared at emit time, what both need at build time (the inputs a map
+hands its branches) is ``flowc.runtime.flow_support``, which the module imports, and a test
+compares the final states of both on every example.
 """
 
 from __future__ import annotations
@@ -78,18 +80,6 @@ def _action(target, name, reads, writes, bound, origin):
 def _condition(text, origin):
     """A transition condition in the expression language (interpreted, never eval'd)."""
     return from_expression(parse_expression(text, span=origin), origin=origin)
-
-
-def _inputs_of(*branches):
-    """The runtime inputs the branches' actions take, passed on to every branch."""
-    found = []
-    for branch in branches:
-        graph = getattr(branch, "graph", None)
-        for one in graph.actions if graph is not None else [branch]:
-            raw = one.inputs
-            names = [*raw[0], *raw[1]] if isinstance(raw, tuple) else list(raw)
-            found.extend(n for n in names if not n.startswith("__") and n not in found)
-    return found
 '''
 
 _DASK_HELPER = '''
@@ -277,6 +267,7 @@ class _Emitter:
             "from flowc.runtime.conditions import from_expression",
             "from flowc.runtime.executors import MultiThreadedExecutor",
             "from flowc.runtime.expression import parse_expression",
+            "from flowc.runtime.flow_support import branch_inputs",
             "from flowc.runtime.parallelism import (",
             "    FailurePolicy,",
             "    MapActions,",
@@ -404,7 +395,7 @@ class _Emitter:
         out.line()
         out.line("@property", depth=1)
         out.line("def inputs(self):", depth=1)
-        out.line(f'return ["__context"], _inputs_of({runnable})', depth=2)
+        out.line(f'return ["__context"], branch_inputs([{runnable}])', depth=2)
         out.line()
         out.line("def actions(self, state, context, inputs):", depth=1)
         out.line(f"yield {runnable}", depth=2)
@@ -451,7 +442,7 @@ class _Emitter:
         required = [input_name, "__context"] if input_name else ["__context"]
         out.line("@property", depth=1)
         out.line("def inputs(self):", depth=1)
-        optional = f"_inputs_of({', '.join(branches)})"
+        optional = f"branch_inputs([{', '.join(branches)}])"
         if input_name:
             optional = f"[n for n in {optional} if n != {input_name!r}]"
         out.line(f"return {required!r}, {optional}", depth=2)
@@ -612,7 +603,7 @@ _RESERVED = frozenset(
         "build_application",
         "_action",
         "_condition",
-        "_inputs_of",
+        "branch_inputs",
         "_dask_executor",
         "_value",
     }

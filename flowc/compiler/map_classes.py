@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flowc.errors import Span
+from flowc.runtime.flow_support import branch_inputs
 from flowc.runtime.parallelism import MapActions, MapActionsAndStates, MapOptions, MapStates
 
 _short = reprlib.Repr()
@@ -173,19 +174,6 @@ def make_graph_step(
     }
     del progress  # a graph step is one branch: no progress bar
     return type(class_name(name), (MapActions,), namespace)()
-
-
-def branch_inputs(branches: Iterable[Any]) -> list[str]:
-    """Every runtime input the branches' actions take (a map passes them on to each branch)."""
-    found: list[str] = []
-    for branch in branches:
-        graph = getattr(branch, "graph", None)
-        actions = list(graph.actions) if graph is not None else [branch]
-        for action in actions:
-            raw = action.inputs
-            names = [*raw[0], *raw[1]] if isinstance(raw, tuple) else list(raw)
-            found.extend(n for n in names if not n.startswith("__"))
-    return list(dict.fromkeys(found))
 
 
 def _total(items: Items | None, branches: int) -> Callable[[Any, dict[str, Any]], int | None]:

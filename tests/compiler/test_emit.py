@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +136,57 @@ def test_emitted_objects_carry_flow_spans(tmp_path: Path) -> None:
         sys.path.remove(str(path.parent))
     assert actions["multi_prompt_test"].origin.line == 14
     assert actions["prompt_generator"].origin.line == 11
+
+
+def load_emitted(source: str, tmp_path: Path, name: str) -> Any:
+    """Import an emitted module from ``tmp_path`` (where its actions module lives too)."""
+    module_file = tmp_path / f"{name}.py"
+    module_file.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, module_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+INPUT_ACTIONS = """
+def ask(state, tone="plain"):
+    return state.update(answer=f"{tone}: {state['prompt']}")
+
+def say(state, lang, tone="plain"):
+    return state.update(said=f"{lang}/{tone}: {state['answer']}")
+"""
+
+INPUT_FLOW = """
+from {module} import ask, say
+state {{ prompts: list[str] = ["a", "b"] }}
+graph talk {{
+  action asking = ask reads prompt writes answer
+  action saying = say reads answer writes said
+  start -> asking -> saying -> end
+}}
+map over_prompts = [ask as plain, talk] for prompt in prompts {{
+  reduce answers = collect(answer)
+}}
+start -> over_prompts -> end
+"""
+
+
+def test_emitted_maps_take_their_branch_inputs_from_the_runtime_as_the_build_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = f"emit_inputs_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(INPUT_ACTIONS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "inputs.flow"
+    path.write_text(INPUT_FLOW.format(module=module))
+    compiled = compile_file(path)
+    source = emit_python(compiled.ir)
+    assert "from flowc.runtime.flow_support import branch_inputs" in source
+    assert "def _inputs_of" not in source  # one implementation, in the runtime
+    emitted = load_emitted(source, tmp_path, f"{module}_emitted").build_application()
+    built = build_application(compiled.ir)
+    maps = [
+        {a.name: a.inputs for a in app.graph.actions}["over_prompts"] for app in (emitted, built)
+    ]
+    assert maps[0] == maps[1] == (["__context"], ["tone", "lang"])
+    sys.modules.pop(module, None)
