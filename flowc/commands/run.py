@@ -223,7 +223,7 @@ def make_executor(spec: str | None) -> Any:
 
 
 def _dask_executor(spec: str, address: str) -> Any:
-    from flowc.compiler.build import dask_executor
+    from flowc.runtime.flow_support import dask_executor
 
     if not address:
         raise UsageError(

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -58,16 +57,14 @@ from flowc.errors import FlowBuildError, FlowError, Span
 from flowc.runtime import reducers
 from flowc.runtime.action import Action, FunctionBasedAction
 from flowc.runtime.application import Application
-from flowc.runtime.builder import ApplicationBuilder
 from flowc.runtime.conditions import Condition, default, from_expression
-from flowc.runtime.executors import MultiThreadedExecutor
+from flowc.runtime.flow_support import assemble_application, map_executor
 from flowc.runtime.graph import Graph, GraphBuilder, Transition
 from flowc.runtime.parallelism import FailurePolicy, MapOptions, Retry, RunnableGraph
 from flowc.runtime.state import State
 
 F_NOT_AN_ACTION = "F410"
 F_BINDING = "F411"
-F_EXECUTOR = "F412"
 F_UNBUILDABLE = "F413"
 F_NOT_CALLABLE = "F414"
 
@@ -102,32 +99,18 @@ def build_application(
             span=ir.meta.span,
             hints=("add `start -> first_action`",),
         )
-    initial = {**initial_state(ir), **dict(state or {})}
-    app = ApplicationBuilder().with_graph(graph).with_identifiers(app_id, partition_key)
-    if executor is not None:
-        app = app.with_parallel_executor(executor)
-    if tracker is not None:
-        app = app.with_tracker(tracker)
-    if hooks:
-        app = app.with_hooks(*hooks)
-    if persister is not None:
-        app = app.with_state_persister(persister)
-    if resume:
-        if persister is None or app_id is None:
-            raise FlowBuildError(
-                "resuming a run needs a persister and the run's app id",
-                code=F_UNBUILDABLE,
-                hints=("flowc run FILE --persist sqlite:runs.db --resume APP_ID",),
-            )
-        app = app.initialize_from(
-            persister,
-            resume_at_next_action=True,
-            default_state=initial,
-            default_entrypoint=entry,
-        )
-    else:
-        app = app.with_state(initial).with_entrypoint(entry)
-    return app.build()
+    return assemble_application(
+        graph,
+        entry,
+        {**initial_state(ir), **dict(state or {})},
+        executor=executor,
+        persister=persister,
+        tracker=tracker,
+        app_id=app_id,
+        partition_key=partition_key,
+        resume=resume,
+        hooks=hooks,
+    )
 
 
 def initial_state(ir: FlowIR) -> dict[str, Any]:
@@ -325,53 +308,7 @@ class _Builder:
         if spec.kind == "callable" and spec.callable is not None:
             factory = self.load_callable(spec.callable, "an executor factory")
             return functools.partial(factory, arg) if arg is not None else factory
-        if spec.kind == "threads":
-            return functools.partial(MultiThreadedExecutor, max_concurrency=_width(arg, spec))
-        if spec.kind == "inline":
-            return functools.partial(MultiThreadedExecutor, max_concurrency=1)
-        if spec.kind == "processes":
-            return functools.partial(ProcessPoolExecutor, max_workers=_width(arg, spec))
-        if spec.kind == "dask":
-            if not isinstance(arg, str):
-                raise FlowBuildError(
-                    "`executor dask` needs the scheduler's address",
-                    code=F_EXECUTOR,
-                    span=spec.span,
-                    hints=('write `executor dask "tcp://host:8786"`',),
-                )
-            return functools.partial(dask_executor, arg)
-        raise FlowBuildError(
-            f"unknown executor kind '{spec.kind}'",
-            code=F_EXECUTOR,
-            span=spec.span,
-            hints=("use threads, processes, dask, inline or a module:function factory",),
-        )
-
-
-def _width(arg: Any, spec: ExecutorSpec) -> int | None:
-    if arg is None:
-        return None
-    if isinstance(arg, int) and arg >= 1:
-        return arg
-    raise FlowBuildError(
-        f"`executor {spec.kind}` takes a number of workers, got {arg!r}",
-        code=F_EXECUTOR,
-        span=spec.span,
-        hints=(f"write `executor {spec.kind} 8`",),
-    )
-
-
-def dask_executor(address: str) -> Any:
-    """``Client(address).get_executor()``: branches on a Dask cluster."""
-    try:
-        from distributed import Client
-    except ImportError as error:
-        raise FlowBuildError(
-            "the dask executor needs the 'distributed' package",
-            code=F_EXECUTOR,
-            hints=("pip install 'flowc[dask]'",),
-        ) from error
-    return Client(address).get_executor()
+        return map_executor(spec.kind, arg, spec.span)
 
 
 # ---- pure translations, shared with emit.py ---------------------------------------------------

@@ -82,15 +82,6 @@ def _condition(text, origin):
     return from_expression(parse_expression(text, span=origin), origin=origin)
 '''
 
-_DASK_HELPER = '''
-
-def _dask_executor(address):
-    """Branches on a Dask cluster: ``Client(address).get_executor()``."""
-    from distributed import Client
-
-    return Client(address).get_executor()
-'''
-
 _BUILD = '''
 
 def build_application(
@@ -105,24 +96,18 @@ def build_application(
     hooks=(),
 ):
     """The application of this flow; ``state`` overrides the schema's defaults."""
-    initial = {**INITIAL_STATE, **dict(state or {})}
-    app = ApplicationBuilder().with_graph(GRAPH).with_identifiers(app_id, partition_key)
-    if executor is not None:
-        app = app.with_parallel_executor(executor)
-    if tracker is not None:
-        app = app.with_tracker(tracker)
-    if hooks:
-        app = app.with_hooks(*hooks)
-    if persister is not None:
-        app = app.with_state_persister(persister)
-    if resume:
-        app = app.initialize_from(
-            persister, resume_at_next_action=True, default_state=initial, default_entrypoint=ENTRY
-        )
-    else:
-        app = app.with_state(initial).with_entrypoint(ENTRY)
-    return app.build()
-
+    return assemble_application(
+        GRAPH,
+        ENTRY,
+        {**INITIAL_STATE, **dict(state or {})},
+        executor=executor,
+        persister=persister,
+        tracker=tracker,
+        app_id=app_id,
+        partition_key=partition_key,
+        resume=resume,
+        hooks=hooks,
+    )
 
 def _value(text):
     try:
@@ -190,7 +175,6 @@ class _Emitter:
         self.modules: dict[str, str] = {}  # module → local alias
         self.names: dict[Any, str] = {}  # id(IR node or body), or ("class", id) → name
         self.taken: set[str] = set()
-        self.uses_dask = False
 
     # -- names --
 
@@ -252,22 +236,23 @@ class _Emitter:
             "import functools",
             "import json",
             "import sys",
-            "from concurrent.futures import ProcessPoolExecutor",
             "from dataclasses import replace",
             "",
             "from flowc.errors import Span",
             "from flowc.runtime import (",
             "    Action,",
-            "    ApplicationBuilder,",
             "    FunctionBasedAction,",
             "    GraphBuilder,",
             "    Transition,",
             ")",
             "from flowc.runtime import reducers",
             "from flowc.runtime.conditions import from_expression",
-            "from flowc.runtime.executors import MultiThreadedExecutor",
             "from flowc.runtime.expression import parse_expression",
-            "from flowc.runtime.flow_support import branch_inputs",
+            "from flowc.runtime.flow_support import (",
+            "    assemble_application,",
+            "    branch_inputs,",
+            "    map_executor,",
+            ")",
             "from flowc.runtime.parallelism import (",
             "    FailurePolicy,",
             "    MapActions,",
@@ -286,8 +271,6 @@ class _Emitter:
         state = {f.name: f.default.to_python() for f in ir.meta.schema if f.default is not None}
         lines.append(f"INITIAL_STATE = {state!r}")
         lines.extend(_HELPERS.split("\n"))
-        if self.uses_dask:
-            lines.extend(_DASK_HELPER.split("\n"))
         lines.append("")
         return lines
 
@@ -536,14 +519,7 @@ class _Emitter:
         if spec.kind == "callable" and spec.callable is not None:
             factory = self.ref(spec.callable)
             return f"functools.partial({factory}, {arg!r})" if arg is not None else factory
-        if spec.kind == "threads":
-            return f"functools.partial(MultiThreadedExecutor, max_concurrency={arg!r})"
-        if spec.kind == "inline":
-            return "functools.partial(MultiThreadedExecutor, max_concurrency=1)"
-        if spec.kind == "processes":
-            return f"functools.partial(ProcessPoolExecutor, max_workers={arg!r})"
-        self.uses_dask = True
-        return f"functools.partial(_dask_executor, {arg!r})"
+        return f"map_executor({spec.kind!r}, {arg!r}, {self.span(spec.span)})"
 
 
 def _guarded(condition: str, where: str, stops: list[tuple[str, str]]) -> str:
@@ -582,14 +558,11 @@ _RESERVED = frozenset(
         "replace",
         "Span",
         "Action",
-        "ApplicationBuilder",
         "FunctionBasedAction",
         "GraphBuilder",
         "Transition",
         "reducers",
         "from_expression",
-        "MultiThreadedExecutor",
-        "ProcessPoolExecutor",
         "parse_expression",
         "FailurePolicy",
         "MapActions",
@@ -603,8 +576,9 @@ _RESERVED = frozenset(
         "build_application",
         "_action",
         "_condition",
+        "assemble_application",
         "branch_inputs",
-        "_dask_executor",
+        "map_executor",
         "_value",
     }
 )

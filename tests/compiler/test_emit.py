@@ -17,6 +17,7 @@ import pytest
 from flowc.compiler import compile_file
 from flowc.compiler.build import build_application
 from flowc.compiler.emit import emit_python, flow_line, parse_debug_info
+from flowc.errors import FlowBuildError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*/*.flow") if p.parent.name != "lang")
@@ -181,7 +182,13 @@ def test_emitted_maps_take_their_branch_inputs_from_the_runtime_as_the_build_doe
     path.write_text(INPUT_FLOW.format(module=module))
     compiled = compile_file(path)
     source = emit_python(compiled.ir)
-    assert "from flowc.runtime.flow_support import branch_inputs" in source
+    imports = {
+        (node.module, alias.name)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert ("flowc.runtime.flow_support", "branch_inputs") in imports
     assert "def _inputs_of" not in source  # one implementation, in the runtime
     emitted = load_emitted(source, tmp_path, f"{module}_emitted").build_application()
     built = build_application(compiled.ir)
@@ -190,3 +197,66 @@ def test_emitted_maps_take_their_branch_inputs_from_the_runtime_as_the_build_doe
     ]
     assert maps[0] == maps[1] == (["__context"], ["tone", "lang"])
     sys.modules.pop(module, None)
+
+
+WIDTH_FLOW = """
+from {module} import ask
+state {{ prompts: list[str] = ["a", "b"] }}
+map over_prompts = ask for prompt in prompts {{
+  executor threads "eight"
+  reduce answers = collect(answer)
+}}
+start -> over_prompts -> end
+"""
+
+
+def refusal(make: Any) -> tuple[str, str, int | None]:
+    """How making an application fails: the error class, its code and its .flow line."""
+    with pytest.raises(FlowBuildError) as caught:
+        make()
+    error = caught.value
+    return type(error).__name__, error.code, error.span.line if error.span else None
+
+
+@pytest.fixture
+def input_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    module = f"emit_refusals_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(INPUT_ACTIONS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def compiled(text: str) -> Any:
+        path = tmp_path / "refused.flow"
+        path.write_text(text.format(module=module))
+        return compile_file(path)
+
+    yield compiled
+    sys.modules.pop(module, None)
+
+
+@pytest.mark.parametrize(
+    "keywords",
+    [
+        {"resume": True},
+        {"resume": True, "app_id": "run-1"},
+        {"resume": True, "persister": object()},
+    ],
+    ids=["nothing", "no persister", "no app id"],
+)
+def test_resume_without_a_persister_and_app_id_is_f413_in_both_builds(
+    input_actions: Any, tmp_path: Path, keywords: dict
+) -> None:
+    compiled = input_actions(INPUT_FLOW)
+    module = load_emitted(emit_python(compiled.ir), tmp_path, "resume_emitted")
+    built = refusal(lambda: build_application(compiled.ir, **keywords))
+    emitted = refusal(lambda: module.build_application(**keywords))
+    assert built == emitted == ("FlowBuildError", "F413", None)
+
+
+def test_an_executor_width_that_is_not_a_number_is_f412_in_both_builds(
+    input_actions: Any, tmp_path: Path
+) -> None:
+    compiled = input_actions(WIDTH_FLOW)
+    source = emit_python(compiled.ir)
+    built = refusal(lambda: build_application(compiled.ir))
+    emitted = refusal(lambda: load_emitted(source, tmp_path, "width_emitted"))  # made at import
+    assert built == emitted == ("FlowBuildError", "F412", 5)
