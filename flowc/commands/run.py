@@ -233,11 +233,11 @@ def _dask_executor(spec: str, address: str) -> Any:
         )
     try:
         return dask_executor(address)
-    except FlowError as error:  # `distributed` is not installed
+    except FlowError as error:  # no `distributed`, no scheduler there, a bad address or timeout
         raise UsageError(
             f"--executor {spec!r}: {error.message}", code=F_EXECUTOR_FLAG, hints=error.hints
         ) from None
-    except Exception as error:  # Dask's own errors: a bad address, no scheduler there
+    except Exception as error:  # any other error of Dask's own
         raise UsageError(
             f"--executor {spec!r}: cannot connect to a Dask scheduler: {error}",
             code=F_EXECUTOR_FLAG,

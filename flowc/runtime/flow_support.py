@@ -8,7 +8,8 @@ functions, rather than writing them twice, is what keeps the two builds from dri
 - ``branch_inputs``: the runtime inputs a map hands on to its branches;
 - ``map_executor``: the executor factory a map's ``executor`` option names (F412 for a width
   that is not a whole number of at least 1, or a ``dask`` without an address);
-- ``dask_executor``: branches on a Dask cluster.
+- ``dask_executor``: branches on a Dask cluster, connecting with a bounded timeout
+  (``FLOWC_DASK_TIMEOUT`` seconds, default 10) so a dead address fails fast (F412).
 
 Its errors are build errors (F412, F413): raised while the flow's objects are made, before it runs.
 """
@@ -16,6 +17,7 @@ Its errors are build errors (F412, F413): raised while the flow's objects are ma
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
@@ -28,6 +30,9 @@ from flowc.runtime.graph import Graph
 
 F_EXECUTOR = "F412"
 F_UNBUILDABLE = "F413"
+DASK_TIMEOUT_VARIABLE = "FLOWC_DASK_TIMEOUT"
+DEFAULT_DASK_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler (Dask's own default, 30 s, is long to wait for a typo)."""
 
 
 def assemble_application(
@@ -132,8 +137,27 @@ def _width(kind: str, arg: Any, origin: Span | None) -> int | None:
     )
 
 
+def dask_timeout() -> float:
+    """Seconds to wait for a Dask scheduler: ``$FLOWC_DASK_TIMEOUT``, else 10."""
+    text = os.environ.get(DASK_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_DASK_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise FlowBuildError(
+            f"{DASK_TIMEOUT_VARIABLE}={text!r} is not a number of seconds above 0",
+            code=F_EXECUTOR,
+            hints=(f"set e.g. {DASK_TIMEOUT_VARIABLE}=10, or unset it for the default",),
+        )
+    return seconds
+
+
 def dask_executor(address: str) -> Executor:
-    """``Client(address).get_executor()``: branches on a Dask cluster."""
+    """``Client(address).get_executor()``: branches on a Dask cluster. Connecting waits at most
+    ``dask_timeout()`` seconds; a scheduler that cannot be reached is an F412 naming it."""
     try:
         from distributed import Client
     except ImportError as error:
@@ -142,4 +166,17 @@ def dask_executor(address: str) -> Executor:
             code=F_EXECUTOR,
             hints=("pip install 'flowc[dask]'",),
         ) from error
-    return Client(address).get_executor()
+    timeout = dask_timeout()
+    try:
+        client = Client(address, timeout=timeout)
+    except (OSError, ValueError, TypeError) as error:  # timed out, refused, a malformed address
+        raise FlowBuildError(
+            f"cannot connect to a Dask scheduler at {address!r}: {error}",
+            code=F_EXECUTOR,
+            hints=(
+                "start one with `dask scheduler` (it prints its tcp:// address) and give that "
+                "address",
+                f"{DASK_TIMEOUT_VARIABLE} sets how many seconds to wait (now {timeout:g})",
+            ),
+        ) from error
+    return client.get_executor()

@@ -8,6 +8,7 @@ Problems the flow itself can judge (unknown --state keys, mistyped values, unkno
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,15 +20,16 @@ LAB = str(ROOT / "examples/prompt_lab/prompt_lab.flow")
 SAVED_RUN = "3f6c2a10-saved-run"
 
 
-def flowc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def flowc(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "flowc.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env,
-        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        timeout=timeout,
     )
 
 
@@ -225,3 +227,35 @@ def test_a_refused_resume_leaves_the_saved_runs_alone(project: Path) -> None:
     assert flowc(*flags, cwd=project).returncode == 2
     with SQLitePersister(project / "runs.db") as persister:
         assert persister.list_app_ids(None) == [SAVED_RUN]
+
+
+def dead_port() -> int:
+    """A local TCP port nothing listens on: bound by us, then released."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_dead_dask_address_fails_fast_with_f607(project: Path) -> None:
+    address = f"tcp://127.0.0.1:{dead_port()}"
+    result = flowc(
+        *("run", "count.flow", "--executor", f"dask:{address}"),
+        cwd=project,
+        env={"FLOWC_DASK_TIMEOUT": "1"},
+        timeout=25,  # Dask's own connect timeout (30 s) would overrun this
+    )
+    assert result.returncode == 2, result.stderr
+    assert "error[F607]" in result.stderr and address in result.stderr
+    assert "after 1 s" in result.stderr  # Dask waited the timeout flowc gave it
+    assert "FLOWC_DASK_TIMEOUT" in result.stderr and "Traceback" not in result.stderr
+    assert "flowc: app id" not in result.stderr
+
+
+def test_a_dask_timeout_that_is_not_a_number_of_seconds_is_f607(project: Path) -> None:
+    result = flowc(
+        *("run", "count.flow", "--executor", "dask:tcp://127.0.0.1:8786"),
+        cwd=project,
+        env={"FLOWC_DASK_TIMEOUT": "soon"},
+    )
+    assert result.returncode == 2
+    assert "error[F607]" in result.stderr and "FLOWC_DASK_TIMEOUT='soon'" in result.stderr

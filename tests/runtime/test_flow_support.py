@@ -9,7 +9,7 @@ import pytest
 from flowc.errors import FlowBuildError, Span
 from flowc.runtime import FunctionBasedAction
 from flowc.runtime.executors import MultiThreadedExecutor
-from flowc.runtime.flow_support import branch_inputs, map_executor
+from flowc.runtime.flow_support import branch_inputs, dask_timeout, map_executor
 from flowc.runtime.graph import GraphBuilder
 from flowc.runtime.parallelism import RunnableGraph
 
@@ -48,3 +48,17 @@ def test_an_executor_option_is_a_factory_of_one_pool_per_map_invocation() -> Non
     second.shutdown()
     with pytest.raises(FlowBuildError, match="needs the scheduler's address"):
         map_executor("dask", None)
+
+
+def test_the_dask_connect_timeout_is_ten_seconds_unless_flowc_dask_timeout_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FLOWC_DASK_TIMEOUT", raising=False)
+    assert dask_timeout() == 10.0
+    monkeypatch.setenv("FLOWC_DASK_TIMEOUT", " 2.5 ")
+    assert dask_timeout() == 2.5
+    for bad in ("0", "-1", "inf", "nan", "soon"):
+        monkeypatch.setenv("FLOWC_DASK_TIMEOUT", bad)
+        with pytest.raises(FlowBuildError) as caught:
+            dask_timeout()
+        assert caught.value.code == "F412" and "FLOWC_DASK_TIMEOUT" in caught.value.message
