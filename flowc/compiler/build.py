@@ -240,8 +240,10 @@ class _Builder:
     def map(self, node: MapNode) -> Action:
         branches = [self.branch(branch.step, branch.name, branch.span) for branch in node.branches]
         labels = tuple(
-            BranchLabel(b.name, "graph" if isinstance(b.step, GraphNode) else "action", b.span)
-            for b in node.branches
+            BranchLabel(
+                b.name, "graph" if isinstance(b.step, GraphNode) else "action", b.span, made.name
+            )
+            for b, made in zip(node.branches, branches, strict=True)
         )
         return make_map(
             name=node.name,

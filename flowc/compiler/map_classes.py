@@ -42,11 +42,14 @@ class MapProgress(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BranchLabel:
-    """What a branch is, for notes on its failures: its runtime name, kind and where written."""
+    """What a branch is, for notes on its failures: its name in the .flow file (the action's, or
+    the graph's), its kind, where it is written, and ``entry``, the action it starts with at run
+    time (the runtime knows a branch by that: a graph branch by its entry action)."""
 
     name: str
     kind: str  # "action" or "graph"
     span: Span
+    entry: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +162,7 @@ def make_graph_step(
         (final,) = list(states)
         return state.update(**{key: final[key] for key in keys if key in final})
 
-    label = BranchLabel(name, "graph", origin)
+    label = BranchLabel(name, "graph", origin, runnable.entrypoint)
     namespace: dict[str, Any] = {
         "_name": name,
         "origin": origin,
@@ -240,14 +243,15 @@ def branch_note(
 
 
 def _label_of(labels: Sequence[BranchLabel], outcome: Any) -> BranchLabel | None:
-    """The branch that failed: by its action index in a positional key (``"i-j"``), else by
-    its name (keys of user task keys start with the branch's entry action)."""
+    """The branch that failed: by its index in a positional key (``"i-j"``), else by the action
+    it started with (with a ``key`` option the runtime keys a branch ``"<entry>/<key>"``, and
+    no two branches of one map can share an entry then: their task keys would collide)."""
     if len(labels) == 1:
         return labels[0]
     head = str(outcome.key).split("-", 1)[0]
     if head.isdigit() and int(head) < len(labels):
         return labels[int(head)]
     for label in labels:
-        if label.name == outcome.action_name or str(outcome.key).startswith(f"{label.name}/"):
+        if label.entry == outcome.action_name:
             return label
     return None

@@ -38,19 +38,24 @@ start -> try_all -> end
 """
 
 
-@pytest.fixture
-def failing_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BaseException:
+def run_to_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flow: str) -> BaseException:
+    """Build ``flow`` (``{module}`` names the actions above) and run it until it raises."""
     module = f"maps_actions_{tmp_path.name.replace('-', '_')}"
     (tmp_path / f"{module}.py").write_text(ACTIONS)
     monkeypatch.syspath_prepend(str(tmp_path))
     path = tmp_path / "lab.flow"
-    text = textwrap.dedent(FLOW.format(module=module))
+    text = textwrap.dedent(flow.format(module=module))
     path.write_text(text)
     app = build_application(compile_source(text, str(path)).ir)
     with pytest.raises(Exception) as caught:
         app.run()
     sys.modules.pop(module, None)
     return caught.value
+
+
+@pytest.fixture
+def failing_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BaseException:
+    return run_to_failure(tmp_path, monkeypatch, FLOW)
 
 
 def test_the_branch_exception_is_kept_as_the_cause(failing_run: BaseException) -> None:
@@ -88,3 +93,33 @@ def test_describe_failure_shows_path_source_line_and_user_frames(
 
 def test_full_traceback_keeps_every_frame(failing_run: BaseException) -> None:
     assert "flowc/runtime" in describe_failure(failing_run, full=True)
+
+
+KEYED_FLOW = """
+from {module} import prepare, ask
+state {{ prompts: list[str] = ["a", "bad"] }}
+graph riddle {{
+  action prep = prepare writes ready
+  action asking = ask reads prompt writes answer
+  start -> prep -> asking -> end
+}}
+action plain = prepare writes ready
+map try_all = [plain, riddle] for prompt in prompts {{
+  key prompt
+  reduce answers = collect(answer)
+  reduce readies = collect(ready)
+}}
+start -> try_all -> end
+"""
+
+
+def test_a_failed_graph_branch_is_named_by_its_graph_among_keyed_branches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with `key`, the runtime keys this branch 'prep/bad' and knows it by its entry action,
+    # 'prep'; the path still names the graph the .flow file put in the map
+    path = flow_path(run_to_failure(tmp_path, monkeypatch, KEYED_FLOW))
+    assert len(path) == 3
+    assert "branch 3 of map 'try_all' (prompt='bad')" in path[1]
+    assert "graph 'riddle' at " in path[1] and path[1].endswith("lab.flow:10:23")
+    assert path[2].startswith("in action 'asking' at ") and path[2].endswith("lab.flow:6:3")
