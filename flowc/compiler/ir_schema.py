@@ -373,7 +373,9 @@ def _join_span(match: re.Match[str]) -> str:
 
 def load_ir(text: str | bytes) -> I.FlowIR:
     """Parse JSON written by ``dump_ir`` back into an equal IR. A document of another version
-    or shape raises pydantic's ``ValidationError`` (a ``ValueError``)."""
+    or shape raises pydantic's ``ValidationError`` (a ``ValueError``). Conditions are parsed
+    again from their text, so one the parser refuses (a private or dunder attribute, F118) is
+    refused here too, as an ``ExpressionSyntaxError``."""
     return from_document(IRDocument.model_validate_json(text))
 
 
