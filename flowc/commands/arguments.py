@@ -1,7 +1,7 @@
 """Values given on the command line, and checking them against a flow: ``--state KEY=VALUE``
 and ``--state-file`` (shared by ``flowc run`` and ``flowc plan``), ``KEY=VALUE`` pairs, the FILE
-argument, and ``UsageError``, the error of a flag value flowc cannot use (codes F601–F611; the
-commands exit 2).
+argument, an output file (``-o``) of any command, and ``UsageError``, the error of a flag value
+flowc cannot use (codes F601–F611; the commands exit 2).
 
 Every ``--state`` key must be a field of the flow's ``state { }`` block (or of an imported .flow
 file's) and its value must have the field's declared type; the error points at the declaration.
@@ -28,6 +28,7 @@ F_BAD_PAIR = "F601"
 F_STATE_FILE = "F602"
 F_UNKNOWN_STATE_KEY = "F603"
 F_STATE_TYPE = "F604"
+F_OUTPUT_FLAG = "F611"
 
 
 class UsageError(FlowError):
@@ -48,6 +49,35 @@ def add_state_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-file", type=Path, metavar="FILE", help="a JSON object of state fields"
     )
+
+
+# ---- output files -----------------------------------------------------------------------------
+
+
+def check_output(output: Path | None, what: str) -> None:
+    """An ``-o``/``--output`` that cannot be written fails before any work is done (F611).
+
+    Every command that writes a file (``run``, ``compile``, ``render``) refuses the same way,
+    and none creates missing directories: a typo in a path should not leave new folders about."""
+    if output is None:
+        return
+    parent = output.parent if str(output.parent) else Path(".")
+    reason = hint = None
+    if output.is_dir():
+        reason, hint = "it is a directory", f"name a file in it, e.g. {output / 'out'}"
+    elif not parent.exists():
+        reason = f"the directory {str(parent)!r} does not exist"
+        hint = f"flowc creates no directories for its output: mkdir -p {shlex.quote(str(parent))}"
+    elif not parent.is_dir():
+        reason = f"{str(parent)!r} is not a directory"
+    elif not os.access(parent, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        reason = "permission denied"
+    if reason is not None:
+        raise UsageError(
+            f"-o/--output {output}: cannot write {what} there: {reason}",
+            code=F_OUTPUT_FLAG,
+            hints=(hint or "give a file path in an existing, writable directory",),
+        )
 
 
 # ---- values from the command line -------------------------------------------------------------

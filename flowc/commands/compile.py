@@ -1,8 +1,10 @@
 """``flowc compile FILE [--emit ir|python] [-o OUT]``: the checked flow as JSON IR (see
 docs/compiler.md) or as a Python module that needs only ``flowc.runtime`` (docs/build.md).
 
-Without ``-o`` the output goes to stdout; diagnostics go to stderr. Exit codes: 0 written
-(warnings allowed), 1 errors in the flow (nothing written) or output not writable, 2 usage.
+Without ``-o`` the output goes to stdout; diagnostics go to stderr. An ``-o`` that is a
+directory or lies in a missing one is refused before compiling (F611; no directory is created).
+Exit codes: 0 written (warnings allowed), 1 errors in the flow (nothing written) or the write
+failed, 2 usage (F611 included).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from flowc.errors import FlowError
 SUMMARY = "compile a .flow file to JSON IR (or a Python module)"
 EXIT_OK = 0
 EXIT_ERRORS = 1
+EXIT_USAGE = 2
 EMITTERS = ("ir", "python")
 
 
@@ -35,14 +38,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> Any:
         action="store_true",
         help="do not import the Python modules the flow names (skips the Python-side checks)",
     )
-    parser.epilog = "exit codes: 0 written, 1 errors in the flow, 2 usage error"
+    parser.epilog = (
+        "exit codes: 0 written, 1 errors in the flow, 2 usage error (an -o in a missing directory)"
+    )
     return run
 
 
 def run(args: argparse.Namespace) -> int:
+    from flowc.commands.arguments import UsageError, check_output
     from flowc.commands.report import render_report
     from flowc.compiler import compile_file
 
+    try:
+        check_output(args.output, "the compiled flow")
+    except UsageError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_USAGE
     try:
         compiled = compile_file(args.file, import_python=not args.no_import, strict=args.strict)
     except FlowError as error:

@@ -5,8 +5,9 @@ Draws any flow that parses (``flowc check`` is the place for its problems): SVG 
 PNG, PDF or DOT by the output's suffix or ``--format``; ``-o -`` writes to stdout. With
 ``--run``, the tracked run ``APP_ID`` (stored by ``LocalTrackingClient`` under ``DIR``) is laid
 over the picture. SVG, PNG and PDF need pygraphviz (installed with flowc; it carries Graphviz)
-or a system ``dot``; DOT needs nothing. Exit codes: 0 drawn, 1 errors (syntax, no renderer,
-unknown run), 2 usage.
+or a system ``dot``; DOT needs nothing. An ``-o`` that is a directory or lies in a missing one
+is refused before drawing (F611; no directory is created). Exit codes: 0 drawn, 1 errors (syntax,
+no renderer, unknown run), 2 usage (F611 included).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flowc.errors import FlowError, FlowSyntaxError
 SUMMARY = "draw a .flow file (or a tracked run of it) as SVG, PNG, PDF or DOT"
 EXIT_OK = 0
 EXIT_ERRORS = 1
+EXIT_USAGE = 2
 
 
 class TrackedRunLookupError(FlowError, LookupError):
@@ -82,12 +84,19 @@ def _depth(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from flowc.commands.arguments import UsageError, check_output
     from flowc.compiler.render import render_dot
     from flowc.runtime.graphviz_backend import check_format, find_renderer, render_source
 
     if (args.run is None) != (args.track is None):
         print("flowc render: --run and --track go together", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    if args.output not in (None, "-"):
+        try:
+            check_output(Path(args.output), "the drawing")
+        except UsageError as error:
+            print(str(error), file=sys.stderr)
+            return EXIT_USAGE
     fmt = check_format(args.format or _suffix_format(args.output) or "svg")
     ir = _load_ir(args.file)
     record = _load_run(args.track, args.run, args.project) if args.run else None
@@ -109,7 +118,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = Path(args.output) if args.output else args.file.with_suffix(f".{fmt}")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
     except OSError as exc:
         print(f"flowc render: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)

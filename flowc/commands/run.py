@@ -38,9 +38,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flowc.commands.arguments import (
+    F_OUTPUT_FLAG,
     GivenValue,
     UsageError,
     add_state_arguments,
+    check_output,
     did_you_mean,
     flow_search_path,
     given_state,
@@ -64,7 +66,6 @@ F_EXECUTOR_FLAG = "F607"
 F_PERSIST_FLAG = "F608"
 F_RESUME_FLAG = "F609"
 F_TRACK_FLAG = "F610"
-F_OUTPUT_FLAG = "F611"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> Any:
@@ -317,26 +318,6 @@ def prepare_track_dir(directory: str | None) -> None:
         ) from None
 
 
-def check_output(output: Path | None) -> None:
-    """An ``--output`` that cannot be written fails before the run, not after it."""
-    if output is None:
-        return
-    parent = output.parent if str(output.parent) else Path(".")
-    reason = None
-    if output.is_dir():
-        reason = "it is a directory"
-    elif not parent.is_dir():
-        reason = f"the directory {str(parent)!r} does not exist"
-    elif not os.access(parent, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
-        reason = "permission denied"
-    if reason is not None:
-        raise UsageError(
-            f"--output {output}: cannot write the final state there: {reason}",
-            code=F_OUTPUT_FLAG,
-            hints=("give a file path in an existing, writable directory",),
-        )
-
-
 # ---- progress ---------------------------------------------------------------------------------
 
 
@@ -431,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
         lambda: given_state(args),
         lambda: parse_pairs(args.input, "--input"),
         lambda: make_persister(None, args.resume) if not args.persist else None,
-        lambda: check_output(args.output),
+        lambda: check_output(args.output, "the final state"),
     ]
     results, problems = [], []
     for check in early:

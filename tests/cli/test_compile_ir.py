@@ -58,11 +58,12 @@ def test_a_flow_with_errors_writes_nothing_and_exits_1(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_an_unwritable_output_is_reported(tmp_path: Path) -> None:
+def test_an_output_in_a_missing_directory_is_refused_before_compiling(tmp_path: Path) -> None:
     path = tmp_path / "demo.flow"
     path.write_text(FLOW)
     result = flowc(
         "compile", str(path), "-o", str(tmp_path / "no" / "dir" / "x.json"), "--no-import"
     )
-    assert result.returncode == 1
-    assert "cannot write" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "error[F611]" in result.stderr and "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "no").exists()
