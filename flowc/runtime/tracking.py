@@ -30,6 +30,7 @@ import traceback
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,49 @@ class RunNotFoundError(FlowRuntimeError, LookupError):
     default_code = "F535"
 
 
+class TrackingStorageError(FlowRuntimeError, OSError):
+    """The tracking directory cannot be created, written or read (F537): ``storage_dir`` lies
+    under a regular file, is not writable, the disk is full… Names the path; still an
+    ``OSError`` for code that catches those."""
+
+    default_code = "F537"
+
+
 class TrackingLogError(FlowRuntimeError, ValueError):
     """A tracking file is not what the tracker writes (F536): a line in the middle of a log is
     not JSON, or metadata is unreadable. A torn last line (a crash mid-write) is skipped."""
 
     default_code = "F536"
+
+
+@contextmanager
+def _storage(doing: str, path: Path) -> Iterator[None]:
+    """Turn an ``OSError`` of ``doing`` something to ``path`` into a ``TrackingStorageError``
+    naming the path (the one the system names, else ``path``) and what to do about it."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename if isinstance(error.filename, str) else str(path)
+        blocking = _file_in_the_way(Path(where))
+        if blocking is not None:
+            hint = f"{blocking} is a file, not a directory: give a storage_dir that can be one"
+        elif isinstance(error, PermissionError):
+            hint = "give a storage_dir you can write, or change its permissions"
+        else:
+            hint = "give a storage_dir on a disk flowc can write to"
+        raise TrackingStorageError(
+            f"tracking cannot {doing} {where}: {error.strerror or error}",
+            hints=(hint, "LocalTrackingClient(project, storage_dir=...); flowc run --track DIR"),
+        ) from error
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing part of ``path`` when it is not a directory (so nothing below it
+    can be made)."""
+    for part in (path, *path.parents):
+        if part.exists():
+            return None if part.is_dir() else part
+    return None
 
 
 def project_path(project: str, storage_dir: str | os.PathLike[str]) -> Path:
@@ -145,7 +184,7 @@ class _TrackerFiles:
     pid: int = field(default_factory=os.getpid)
 
     def append(self, path: Path, line: bytes) -> None:
-        with self.lock:
+        with self.lock, _storage("write", path):
             fd = self.descriptors.get(path)
             if fd is None:
                 self._make_dir(path.parent)
@@ -160,7 +199,7 @@ class _TrackerFiles:
 
     def write_once(self, path: Path, text: str) -> None:
         """Write a whole file unless it exists (atomically: write aside, then rename)."""
-        with self.lock:
+        with self.lock, _storage("write", path):
             if path.exists():
                 return
             self._make_dir(path.parent)
@@ -463,7 +502,8 @@ class RunSummary:
 def _read_json_lines(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    with _storage("read", path):
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     entries = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
@@ -539,7 +579,12 @@ def _load(root: Path, project: str, app_id: str, children: bool, seen: set[str])
     if metadata.get("graph"):
         graph_path = root / GRAPHS_DIR / f"{metadata['graph']}.json"
         if graph_path.exists():
-            graph = json.loads(graph_path.read_text(encoding="utf-8"))
+            with _storage("read", graph_path):
+                text = graph_path.read_text(encoding="utf-8")
+            try:
+                graph = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise TrackingLogError(f"{graph_path}: unreadable graph ({exc})") from exc
     kids: tuple[RunRecord, ...] = ()
     if children:
         child_ids = [
@@ -574,7 +619,9 @@ def list_runs(
     if not root.is_dir():
         return []
     summaries = []
-    for app_dir in root.iterdir():
+    with _storage("read", root):
+        app_dirs = list(root.iterdir())
+    for app_dir in app_dirs:
         if not app_dir.is_dir() or app_dir.name == GRAPHS_DIR:
             continue
         metadata = _read_metadata(app_dir)

@@ -19,6 +19,7 @@ from flowc.runtime.tracking import (
     RunNotFoundError,
     TrackingConfigError,
     TrackingLogError,
+    TrackingStorageError,
     app_dir_name,
     list_runs,
     load_run,
@@ -198,3 +199,39 @@ def test_bad_project_names_and_missing_runs_are_flow_errors(tmp_path: Path) -> N
         load_run("proj", "nope", tmp_path)
     assert missing.value.code == "F535" and isinstance(missing.value, LookupError)
     assert list_runs("empty", tmp_path) == []
+
+
+def test_a_storage_dir_under_a_regular_file_is_f537_from_build_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    from flowc.runtime import ApplicationBuilder, action
+
+    @action(reads=[], writes=["n"])
+    def start(state):  # type: ignore[no-untyped-def]
+        return state.update(n=1)
+
+    (tmp_path / "plain").write_text("a file\n")
+    tracker = LocalTrackingClient("proj", storage_dir=tmp_path / "plain" / "track")
+    builder = (
+        ApplicationBuilder()
+        .with_actions(start=start)
+        .with_transitions()
+        .with_entrypoint("start")
+        .with_tracker(tracker)
+    )
+    with pytest.raises(TrackingStorageError) as caught:
+        builder.build()
+    error = caught.value
+    assert error.code == "F537" and isinstance(error, OSError)  # still caught as an OSError
+    assert str(tmp_path / "plain" / "track" / "proj") in error.message
+    assert error.hints[0].startswith(f"{tmp_path / 'plain'} is a file, not a directory")
+    assert isinstance(error.__cause__, NotADirectoryError)
+
+
+def test_a_tracking_file_that_cannot_be_read_is_f537(tmp_path: Path) -> None:
+    tracker = LocalTrackingClient("proj", storage_dir=tmp_path)
+    run_app(tracker, "app", [])
+    (tmp_path / "proj" / "app" / LOG_FILENAME).mkdir()  # where the step log should be
+    with pytest.raises(TrackingStorageError) as caught:
+        load_run("proj", "app", tmp_path)
+    assert caught.value.code == "F537" and LOG_FILENAME in caught.value.message
