@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-APP = Path(__file__).parent / "crash" / "fanout_app.py"
+APP = Path(__file__).parent / "parallelism_crash_app.py"
 ROOT = Path(__file__).parents[2]
+CONCURRENCY = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +35,17 @@ class CrashOutcome:
     killed: bool
 
 
-def _command(db: Path, app_id: str, n: int) -> list[str]:
-    return [sys.executable, str(APP), str(db), app_id, str(n)]
+def _command(db: Path, effects: Path, n: int, sleep_ms: float) -> list[str]:
+    """The app killed from outside only (``--kill-at -1``), printing its whole final state."""
+    return [
+        *(sys.executable, str(APP), str(db), str(effects)),
+        *("--app-id", "crash-app", "--n", str(n), "--concurrency", str(CONCURRENCY)),
+        *("--sleep-ms", str(sleep_ms), "--kill-at", "-1", "--print", "state"),
+    ]
 
 
-def _env(side_effects: Path, sleep_ms: float) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "FLOWC_SIDE_EFFECTS": str(side_effects),
-        "FLOWC_SLEEP_MS": str(sleep_ms),
-    }
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def uninterrupted_run(workdir: Path, n: int, sleep_ms: float) -> dict:
@@ -52,10 +53,10 @@ def uninterrupted_run(workdir: Path, n: int, sleep_ms: float) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     db, effects = workdir / "clean.db", workdir / "clean.effects"
     done = subprocess.run(
-        _command(db, "crash-app", n),
+        _command(db, effects, n, sleep_ms),
         capture_output=True,
         text=True,
-        env=_env(effects, sleep_ms),
+        env=_env(),
         timeout=120,
         check=True,
     )
@@ -70,7 +71,8 @@ def _lines(path: Path) -> int:
 
 
 def _side_effects(path: Path) -> collections.Counter[int]:
-    return collections.Counter(int(x) for x in path.read_text().split())
+    """How many times each branch ran: its index starts each line the app appends."""
+    return collections.Counter(int(line.split()[0]) for line in path.read_text().splitlines())
 
 
 def _saved_branches(db: Path) -> frozenset[int]:
@@ -86,9 +88,9 @@ def kill_and_resume(workdir: Path, n: int, kill_after_lines: int, sleep_ms: floa
     """Start the run, SIGKILL it once ``kill_after_lines`` branches have started, then resume."""
     workdir.mkdir(parents=True, exist_ok=True)
     db, effects = workdir / "crash.db", workdir / "crash.effects"
-    env = _env(effects, sleep_ms)
+    command, env = _command(db, effects, n, sleep_ms), _env()
     process = subprocess.Popen(
-        _command(db, "crash-app", n),
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -107,9 +109,7 @@ def kill_and_resume(workdir: Path, n: int, kill_after_lines: int, sleep_ms: floa
     ran_before = _side_effects(effects)
     saved_before = _saved_branches(db)
 
-    resumed = subprocess.run(
-        _command(db, "crash-app", n), capture_output=True, text=True, env=env, timeout=120
-    )
+    resumed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     if resumed.returncode != 0:
         raise RuntimeError(f"resume failed:\n{resumed.stderr}")
     final_state = json.loads(resumed.stdout.splitlines()[-1])
