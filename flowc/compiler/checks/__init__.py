@@ -3,7 +3,9 @@ Iterable[Diagnostic]`` that never raises for user mistakes; ``run_checks`` runs 
 sharing the facts they all need (``checks.facts``) through an optional second argument.
 
 ``CHECKS`` need only the IR; ``PYTHON_CHECKS`` import the modules the flow names and run only
-with ``import_python=True`` (``flowc check --no-import`` skips them). docs/compiler.md lists every
+with ``import_python=True`` (``flowc check --no-import`` skips them). With importing, the modules
+are imported once, before every check, so the dataflow checks also see what a callable declares
+(``@action(reads, writes)``) where the .flow file declares nothing. docs/compiler.md lists every
 code.
 """
 
@@ -16,6 +18,7 @@ from flowc.compiler.checks.dataflow import check_dataflow
 from flowc.compiler.checks.dead_ends import check_dead_ends
 from flowc.compiler.checks.entry import check_entry
 from flowc.compiler.checks.facts import flow_facts
+from flowc.compiler.checks.imported import PythonObjects
 from flowc.compiler.checks.loops import check_loops
 from flowc.compiler.checks.lowering import check_lowering
 from flowc.compiler.checks.maps import check_maps
@@ -49,7 +52,7 @@ PYTHON_CHECKS: tuple[Check, ...] = (check_python,)
 def run_checks(ir: FlowIR, *, import_python: bool = True) -> list[Diagnostic]:
     """Every diagnostic of every check, in check order (callers sort for display)."""
     checks = CHECKS + PYTHON_CHECKS if import_python else CHECKS
-    facts = flow_facts(ir)
+    facts = flow_facts(ir, PythonObjects() if import_python else None)
     found: list[Diagnostic] = []
     for check in checks:
         found.extend(check(ir, facts))

@@ -1,19 +1,26 @@
 """Facts several checks share, computed once per ``run_checks``: the scopes, every action and
 map, and the dataflow analysis (free reads and writes of scopes and steps, as bit masks so that
-flows of 10,000 steps stay linear). A check called on its own computes them itself."""
+flows of 10,000 steps stay linear). A check called on its own computes them itself.
+
+With ``python`` (the checks may import), the modules are imported here, once, and an action
+whose .flow declaration omits ``reads`` or ``writes`` counts with its callable's own declaration
+(``checks.imported.ActionKeys``), as the build will run it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
 
+from flowc.compiler.checks.imported import ActionKeys, PythonObjects
 from flowc.compiler.ir import (
     ENTRY,
     ActionNode,
     FlowIR,
     GraphNode,
     ItemsFromState,
+    Key,
     MapNode,
     iter_scopes,
 )
@@ -38,6 +45,8 @@ class FlowFacts:
     dataflow: Dataflow
     written: frozenset[str] = field(default=frozenset())
     """Every key some step, reduce or map writes, anywhere in the flow."""
+    python: PythonObjects | None = None
+    """The flow's Python objects, imported (``None``: the checks do not import)."""
     _trapped: dict[int, list[set[str]]] = field(default_factory=dict)
 
     def trapped_cycles(self, scope: FlowIR) -> list[set[str]]:
@@ -47,7 +56,8 @@ class FlowFacts:
         return found
 
 
-def flow_facts(ir: FlowIR) -> FlowFacts:
+def flow_facts(ir: FlowIR, python: PythonObjects | None = None) -> FlowFacts:
+    """The shared facts; with ``python``, the flow's modules are imported into it first."""
     scopes = tuple(scope for _, scope in iter_scopes(ir))
     actions: dict[int, ActionNode] = {}
     maps: dict[int, MapNode] = {}
@@ -61,19 +71,36 @@ def flow_facts(ir: FlowIR) -> FlowFacts:
                 for branch in node.branches:
                     if type(branch.step) is ActionNode:
                         actions.setdefault(id(branch.step), branch.step)
-    dataflow = Dataflow()
+    keys: dict[int, ActionKeys] = {}
+    if python is not None:
+        python.import_flow(scopes, actions.values())
+        keys = {key: python.action_keys(action) for key, action in actions.items()}
+    dataflow = Dataflow(keys)
     facts = FlowFacts(scopes, tuple(actions.values()), tuple(maps.values()), dataflow)
     facts.written = dataflow.written_anywhere(ir)
+    facts.python = python
     return facts
 
 
 class Dataflow:
-    """Free reads and writes of scopes and steps, each computed once per object."""
+    """Free reads and writes of scopes and steps, each computed once per object. ``python_keys``
+    holds, by ``id`` of the action, what importing found an action reads and writes."""
 
-    def __init__(self) -> None:
+    def __init__(self, python_keys: Mapping[int, ActionKeys] | None = None) -> None:
         self._free: dict[int, list[Read]] = {}
         self._writes: dict[int, frozenset[str]] = {}
         self._step_writes: dict[int, frozenset[str]] = {}
+        self._python_keys = python_keys or {}
+
+    def action_reads(self, node: ActionNode) -> tuple[Key, ...]:
+        """The keys ``node`` reads: its .flow ``reads``, else what its callable declares."""
+        found = self._python_keys.get(id(node))
+        return node.reads if found is None else found.reads
+
+    def action_writes(self, node: ActionNode) -> tuple[Key, ...]:
+        """The keys ``node`` writes: its .flow ``writes``, else what its callable declares."""
+        found = self._python_keys.get(id(node))
+        return node.writes if found is None else found.writes
 
     def written_anywhere(self, ir: FlowIR) -> frozenset[str]:
         keys = set(self.scope_writes(ir))
@@ -96,7 +123,7 @@ class Dataflow:
         if found is None:
             kind = type(node)
             if kind is ActionNode:
-                found = frozenset(key.name for key in node.writes)  # type: ignore[attr-defined]
+                found = frozenset(key.name for key in self.action_writes(node))  # type: ignore[arg-type]
             elif kind is GraphNode:
                 found = self.scope_writes(node.body)  # type: ignore[attr-defined]
             elif kind is MapNode:
@@ -108,7 +135,11 @@ class Dataflow:
 
     def step_reads(self, node: object) -> list[Read]:
         if isinstance(node, ActionNode):
-            return [Read(k.name, k.span, f"action '{node.name}'") for k in node.reads]
+            found = self._python_keys.get(id(node))
+            reader = f"action '{node.name}'"
+            if found is not None and found.reads_from_python:
+                reader += f" (as '{node.callable.written}' declares)"
+            return [Read(k.name, k.span, reader) for k in self.action_reads(node)]
         if isinstance(node, GraphNode):
             return self.free_reads(node.body)
         if isinstance(node, MapNode):

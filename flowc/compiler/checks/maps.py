@@ -8,7 +8,8 @@
 - F305: two reduces write the same key.
 
 A custom Python reducer receives the whole branch states, so it consumes every key. A branch
-whose writes are not declared in the .flow file (a bare callable) is taken at its word.
+whose writes are declared neither in the .flow file nor (when importing) by its callable is
+taken at its word.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _check_map(
     for branch in map_node.branches:
         if branch.step is None:
             continue
-        if isinstance(branch.step, ActionNode) and not branch.step.writes:
+        if isinstance(branch.step, ActionNode) and not analysis.action_writes(branch.step):
             all_declared = False
         for key in sorted(analysis.step_writes(branch.step)):
             writers.setdefault(key, []).append((branch.name, branch.span))

@@ -5,7 +5,8 @@ arguments and declared inputs and need nothing else; where the callable declares
 .flow declaration; a custom reducer that declares ``writes`` writes the reduce's keys.
 
 Importing runs the user's module code; that is the point of this check. Each module is imported
-once per run.
+once per run of the checks (``checks.imported``, shared with the dataflow facts, which use what
+a callable declares where the .flow file declares nothing).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 
 from flowc.compiler.checks.common import error, warning
 from flowc.compiler.checks.facts import FlowFacts, flow_facts
-from flowc.compiler.ir import ActionNode, CallableSpec, FlowIR, PythonImport
-from flowc.compiler.python_refs import F_MODULE_IMPORT, import_object
-from flowc.errors import Diagnostic, FlowBuildError, Span
+from flowc.compiler.checks.imported import FAILED, PythonObjects, declared
+from flowc.compiler.ir import ActionNode, CallableSpec, FlowIR
+from flowc.errors import Diagnostic
 
 F_NOT_CALLABLE = "F403"
 F_UNKNOWN_PARAMETER = "F404"
@@ -26,80 +27,50 @@ F_MISSING_PARAMETER = "F405"
 F_DECLARATION_MISMATCH = "F406"
 F_INPUT_MAYBE_UNUSED = "F253"
 
-_FAILED = object()
 _IMPLICIT = {"state", "__context"}
 
 
 def check_python(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
-    facts = facts or flow_facts(ir)
-    resolver = _Resolver()
-    for scope in facts.scopes:
-        for spec in scope.meta.imports:
-            if isinstance(spec, PythonImport):
-                resolver.get(spec.module, spec.name, spec.span)
+    facts = facts or flow_facts(ir, PythonObjects())
+    resolver = facts.python
+    if resolver is None:  # facts made without importing: import now, for this check only
+        resolver = PythonObjects()
+        resolver.import_flow(facts.scopes, facts.actions)
     for action in facts.actions:
         target = resolver.spec(action.callable)
-        if target is not _FAILED:
+        if target is not FAILED:
             yield from _check_action(action, target)
     for map_node in facts.maps:
         for reduce in map_node.reduces:
             if reduce.callable is None:
                 continue
             target = resolver.spec(reduce.callable)
-            if target is _FAILED:
+            if target is FAILED:
                 continue
             if not callable(target):
                 yield _not_callable(reduce.callable, "a reducer")
                 continue
-            declared = _declared(target, "writes")
-            if declared is not None and set(declared) != set(reduce.target_keys):
+            own = declared(target, "writes")
+            if own is not None and set(own) != set(reduce.target_keys):
                 yield error(
                     F_DECLARATION_MISMATCH,
                     f"reducer '{reduce.callable.written}' declares writes "
-                    f"{_listed(declared)}, but this reduce writes {_listed(reduce.target_keys)}",
+                    f"{_listed(own)}, but this reduce writes {_listed(reduce.target_keys)}",
                     reduce.span,
-                    f"write `reduce {', '.join(declared)} = …`",
+                    f"write `reduce {', '.join(own)} = …`",
                 )
         for option in (map_node.options.executor, map_node.options.task_key):
             spec = getattr(option, "callable", None)
             if spec is not None:
                 target = resolver.spec(spec)
-                if target is not _FAILED and not callable(target):
+                if target is not FAILED and not callable(target):
                     yield _not_callable(spec, "an executor factory or key function")
     yield from resolver.failures
 
 
-class _Resolver:
-    """Imports each ``module:name`` once and remembers failures as diagnostics."""
-
-    def __init__(self) -> None:
-        self.cache: dict[tuple[str, str], Any] = {}
-        self.broken_modules: set[str] = set()
-        self.failures: list[Diagnostic] = []
-
-    def spec(self, spec: CallableSpec) -> Any:
-        if spec.module is None:
-            return _FAILED  # check_names reports it
-        return self.get(spec.module, spec.name, spec.span)
-
-    def get(self, module: str, name: str, span: Span) -> Any:
-        key = (module, name)
-        if module in self.broken_modules:
-            return _FAILED  # reported once, at the first name imported from it
-        if key not in self.cache:
-            try:
-                self.cache[key] = import_object(module, name, flow_file=span.file, span=span)
-            except FlowBuildError as failure:
-                self.cache[key] = _FAILED
-                self.failures.extend(failure.diagnostics)
-                if failure.code == F_MODULE_IMPORT:
-                    self.broken_modules.add(module)
-        return self.cache[key]
-
-
 def _check_action(action: ActionNode, target: Any) -> Iterator[Diagnostic]:
-    declared_reads = _declared(target, "reads")
-    declared_writes = _declared(target, "writes")
+    declared_reads = declared(target, "reads")
+    declared_writes = declared(target, "writes")
     for flow_keys, own, what in (
         (action.read_keys, declared_reads, "reads"),
         (action.write_keys, declared_writes, "writes"),
@@ -162,13 +133,6 @@ def _check_action(action: ActionNode, target: Any) -> Iterator[Diagnostic]:
                 action.inputs[0].span,
                 f"add it to `inputs`, or bind it: `{written}({parameter.name}=…)`",
             )
-
-
-def _declared(target: Any, what: str) -> tuple[str, ...] | None:
-    value = getattr(target, what, None)
-    if isinstance(value, list | tuple | set | frozenset) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    return None
 
 
 def _parameters(target: Any) -> list[inspect.Parameter] | None:

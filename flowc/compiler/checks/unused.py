@@ -100,7 +100,7 @@ def _type_names(ref: TypeRef) -> Iterator[str]:
 def _fields(ir: FlowIR, facts: FlowFacts) -> Iterator[Diagnostic]:
     touched = set(facts.written)
     for action in facts.actions:
-        touched.update(action.read_keys)
+        touched.update(key.name for key in facts.dataflow.action_reads(action))
     for map_node in facts.maps:
         if map_node.items is not None:
             touched.add(map_node.items.var.name)
@@ -115,7 +115,8 @@ def _fields(ir: FlowIR, facts: FlowFacts) -> Iterator[Diagnostic]:
         for _, _, arrow in scope.transitions():
             if arrow.condition is not None:
                 touched.update(arrow.condition.expression.reads)
-    undeclared = any(isinstance(a, ActionNode) and not a.reads for a in facts.actions)
+    reads = facts.dataflow.action_reads
+    undeclared = any(isinstance(a, ActionNode) and not reads(a) for a in facts.actions)
     if undeclared:
         return  # an action reading what its @action declares may use any field
     for spec in ir.meta.schema:

@@ -58,3 +58,10 @@ def test_every_check_has_a_passing_and_a_failing_program() -> None:
         cases = load_cases(name)
         assert any(not c.expected for c in cases), f"{name} has no passing program"
         assert any(c.expected for c in cases), f"{name} has no failing program"
+
+
+def test_a_callables_own_declaration_counts_only_when_the_checks_may_import() -> None:
+    (case,) = [c for c in load_cases("python") if c.title.startswith("a key an action's @action")]
+    ir = lower(parse_or_raise(case.program, str(case.file)))
+    assert [d.code for d in run_checks(ir, import_python=True)] == ["F301"]
+    assert run_checks(ir, import_python=False) == []  # unknown without importing: none declared
