@@ -19,6 +19,7 @@ from lark import Token
 from lark.lexer import PatternStr
 from lark.parsers.lalr_analysis import Shift
 
+from flowc.compiler.line_statements import Line, line_statement
 from flowc.grammar import get_parser
 from flowc.grammar.newlines import (
     CLOSERS,
@@ -136,6 +137,9 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         for r in t.rules
     ]
     new = str.__new__
+    # Rules keep a newline only between a block's statements, never as their first or last
+    # child (where spans are taken), and the builder drops it: one shared token serves them all.
+    newline = Token(_NEWLINE, "\n")
     states = [t.start]
     values: list[Any] = []
     comments: list[Token] = []
@@ -154,16 +158,30 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
             children = []
         if include is not None:
             filtered: list[Any] = []
-            for position, expand in include:
+            for slot, expand in include:
                 if not expand:
-                    filtered.append(children[position])
+                    filtered.append(children[slot])
                 elif filtered:
-                    filtered += children[position]
+                    filtered += children[slot]
                 else:  # a left-recursive repetition: extend its list in place
-                    filtered = children[position]
+                    filtered = children[slot]
             children = filtered
         states.append(actions[states[-1]][origin])
         values.append(method(children) if method else children)
+
+    def goto(nonterminal: str, node: Any, lookahead: str) -> bool:
+        """Take ``node`` as the reduced ``nonterminal`` if it can start here (after the
+        reductions ``lookahead``, the statement's first token, triggers)."""
+        action = actions[states[-1]].get(lookahead)
+        while action is not None and action < 0:
+            reduce(~action)
+            action = actions[states[-1]].get(lookahead)
+        target = actions[states[-1]].get(nonterminal)
+        if target is None:
+            return False
+        states.append(target)
+        values.append(node)
+        return True
 
     def shift(kind: str, token: Any) -> None:
         action = actions[states[-1]].get(kind)
@@ -175,81 +193,84 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         states.append(action)
         values.append(token)
 
-    for match in t.scanner.finditer(text):
-        kind = match.lastgroup
-        assert kind is not None
-        if kind == "WS":
-            continue
-        start = match.start()
-        value = match.group()
-        end = match.end()
-        if kind == "NAME":
-            kind = words.get(value, "NAME")
-            if kind not in actions[states[-1]]:
-                kind = _resolve_word(actions[states[-1]], value, kind)
-        elif kind == _NEWLINE:
-            if brackets and brackets[-1] != "BLOCK":
-                if not STATEMENT_START.match(text, end):
-                    line += value.count("\n")
-                    line_start = start + value.rindex("\n") + 1
-                    continue
-                while brackets and brackets[-1] != "BLOCK":
-                    brackets.pop()
-            keep = not (
-                previous is None
-                or previous == _NEWLINE
-                or previous in NEWLINE_AFTER
-                or CONTINUATION.match(text, end)
-            )
+    position = 0
+    while True:
+        for match in t.scanner.finditer(text, position):
+            kind = match.lastgroup
+            assert kind is not None
+            if kind == "WS":
+                continue
+            start = match.start()
+            value = match.group()
+            end = match.end()
+            if kind == "NAME":
+                kind = words.get(value, "NAME")
+                if kind not in actions[states[-1]]:
+                    kind = _resolve_word(actions[states[-1]], value, kind)
+                if previous is None or previous == _NEWLINE:
+                    statement = line_statement(
+                        text, start, Line(builder.file, line, line_start), words, builder
+                    )
+                    if statement is not None and goto(statement[0], statement[1], kind):
+                        previous = "NAME"
+                        position = statement[2]
+                        break
+            elif kind == _NEWLINE:
+                if brackets and brackets[-1] != "BLOCK":
+                    if not STATEMENT_START.match(text, end):
+                        line += value.count("\n")
+                        line_start = start + value.rindex("\n") + 1
+                        continue
+                    while brackets and brackets[-1] != "BLOCK":
+                        brackets.pop()
+                keep = not (
+                    previous is None
+                    or previous == _NEWLINE
+                    or previous in NEWLINE_AFTER
+                    or CONTINUATION.match(text, end)
+                )
+                line += value.count("\n")
+                line_start = start + value.rindex("\n") + 1
+                if keep:
+                    previous = kind
+                    shift(kind, newline)
+                continue
+            elif kind == _WHEN_CONDITION:
+                shift("WHEN", _token("WHEN", "when", start, line, line_start))
+                start = match.start(_CONDITION)
+                value = text[start:end]
+                kind = _CONDITION
+            elif kind == "COMMENT":
+                comments.append(_token(kind, value, start, line, line_start))
+                continue
+            elif kind == _UNKNOWN:
+                raise _GiveUp
+            elif kind == "LPAR" or kind == "LSQB":
+                brackets.append(kind)
+            elif kind == "LBRACE":
+                brackets.append("DICT_LBRACE" if previous in VALUE_OPENERS else "BLOCK")
+            elif kind in CLOSERS and brackets and brackets[-1] in CLOSERS[kind]:
+                brackets.pop()
             token = new(Token, value)
             token.type = kind
             token.value = value
             token.start_pos = start
             token.line = line
             token.column = start - line_start + 1
-            line += value.count("\n")
-            line_start = start + value.rindex("\n") + 1
             token.end_line = line
             token.end_column = end - line_start + 1
             token.end_pos = end
-            if keep:
-                previous = kind
-                shift(kind, token)
-            continue
-        elif kind == _WHEN_CONDITION:
-            shift("WHEN", _token("WHEN", "when", start, line, line_start))
-            start = match.start(_CONDITION)
-            value = text[start:end]
-            kind = _CONDITION
-        elif kind == "COMMENT":
-            comments.append(_token(kind, value, start, line, line_start))
-            continue
-        elif kind == _UNKNOWN:
-            raise _GiveUp
-        elif kind == "LPAR" or kind == "LSQB":
-            brackets.append(kind)
-        elif kind == "LBRACE":
-            brackets.append("DICT_LBRACE" if previous in VALUE_OPENERS else "BLOCK")
-        elif kind in CLOSERS and brackets and brackets[-1] in CLOSERS[kind]:
-            brackets.pop()
-        token = new(Token, value)
-        token.type = kind
-        token.value = value
-        token.start_pos = start
-        token.line = line
-        token.column = start - line_start + 1
-        token.end_line = line
-        token.end_column = end - line_start + 1
-        token.end_pos = end
-        previous = "DICT_LBRACE" if kind == "LBRACE" and brackets[-1] == "DICT_LBRACE" else kind
-        action = actions[states[-1]].get(kind)
-        while action is not None and action < 0:
-            reduce(~action)
+            previous = "DICT_LBRACE" if kind == "LBRACE" and brackets[-1] == "DICT_LBRACE" else kind
             action = actions[states[-1]].get(kind)
-        if action is None:
-            raise _GiveUp
-        states.append(action)
-        values.append(token)
+            while action is not None and action < 0:
+                reduce(~action)
+                action = actions[states[-1]].get(kind)
+            if action is None:
+                raise _GiveUp
+            states.append(action)
+            values.append(token)
+        else:
+            break
     action = actions[states[-1]].get("$END")
     while action is not None and action < 0:
         reduce(~action)

@@ -52,23 +52,29 @@ class Locator:
     """Turns offsets in ``text`` into spans, shifted to where ``text`` starts in its file."""
 
     def __init__(self, text: str, origin: Span | None) -> None:
-        self.line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+        self.line_starts = [0]
+        newline = text.find("\n")
+        while newline >= 0:
+            self.line_starts.append(newline + 1)
+            newline = text.find("\n", newline + 1)
         self.origin = origin
+        self.file = origin.file if origin is not None else NOWHERE.file
+        self.first_line = origin.line if origin is not None else 1
+        self.first_col = origin.col if origin is not None else 1
 
     def point(self, offset: int) -> tuple[int, int]:
         index = bisect_right(self.line_starts, offset) - 1
-        line, col = index + 1, offset - self.line_starts[index] + 1
-        if self.origin is not None:
-            if line == 1:
-                col += self.origin.col - 1
-            line += self.origin.line - 1
-        return line, col
+        if index == 0:
+            return self.first_line, offset + self.first_col
+        return self.first_line + index, offset - self.line_starts[index] + 1
 
     def span(self, start: int, end: int) -> Span:
+        if len(self.line_starts) == 1:  # one line, as nearly every condition is
+            line, col = self.first_line, self.first_col
+            return Span(self.file, line, start + col, line, max(end, start) + col)
         line, col = self.point(start)
         end_line, end_col = self.point(max(end, start))
-        file = self.origin.file if self.origin is not None else NOWHERE.file
-        return Span(file, line, col, end_line, end_col)
+        return Span(self.file, line, col, end_line, end_col)
 
 
 def syntax_error(

@@ -1,0 +1,196 @@
+"""Whole-line statements the fast path builds without tokens: plain actions and transitions.
+
+Large flows are mostly one-line ``action a = f(n=1) reads x writes y`` declarations and
+``a -> b when cond`` transitions. ``fast_path`` offers every line that starts a statement to
+``line_statement``; when the whole line is one of these two shapes in their plainest form, the
+node is built here directly from one regex match, and the LALR parser takes it as the reduced
+nonterminal (``action_decl`` or ``transition``), skipping a token and a reduce per word.
+
+Anything less plain — a unit, an escape, a list value, a keyword used as a name, a non-ASCII
+name, a comment, a clause on the next line, a misplaced ``start``/``end`` — is left to the token
+path, which owns every diagnostic. So this module never reports an error, and it must build
+exactly the node the token path builds: ``tests/compiler/test_fast_path.py`` compares the two,
+spans included, on every example and on generated input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from lark import Token
+
+from flowc.compiler import ast
+from flowc.errors import Span
+from flowc.grammar.newlines import CONTINUATION
+
+_new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
+
+_S = r"[ \t\f]"
+_NAME = r"[^\W\d]\w*"
+_VALUE = r"""(?:"[^"\\\n]*"|'[^'\\\n]*'|[+-]?\d+(?:\.\d+)?(?![\w.%])|[A-Za-z]+)"""
+_ARGUMENT = rf"{_NAME}{_S}*={_S}*{_VALUE}"
+_NAMES = rf"{_NAME}(?:{_S}*,{_S}*{_NAME})*"
+_LINE_END = rf"{_S}*(?=\n|\Z)"
+
+ACTION_LINE = re.compile(
+    rf"action{_S}+(?P<name>{_NAME}){_S}*={_S}*(?P<target>{_NAME}(?:(?:\.{_NAME})*:{_NAME})?)"
+    rf"(?:{_S}*(?P<arguments>\({_S}*(?:{_ARGUMENT}(?:{_S}*,{_S}*{_ARGUMENT})*{_S}*,?{_S}*)?\)))?"
+    rf"(?P<clauses>(?:{_S}+(?:reads|writes|inputs){_S}+{_NAMES})*)" + _LINE_END
+)
+_CONDITION = r"""(?![ \t])(?:[^\n#"'}]|"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')+"""
+TRANSITION_LINE = re.compile(
+    rf"(?P<source>{_NAME}){_S}*->{_S}*(?P<target>{_NAME})(?P<chain>(?:{_S}*->{_S}*{_NAME})*)"
+    rf"(?:{_S}+(?P<when>when){_S}+(?P<condition>{_CONDITION})|{_S}*)(?=\n|\Z)"
+)
+_ARGUMENT_PARTS = re.compile(rf"(?P<key>{_NAME}){_S}*={_S}*(?P<value>{_VALUE})")
+_CLAUSE_PARTS = re.compile(rf"(?P<clause>reads|writes|inputs){_S}|(?P<name>{_NAME})")
+_CHAIN_PARTS = re.compile(_NAME)
+_CONSTANTS: Mapping[str, bool | None] = {
+    "True": True,
+    "False": False,
+    "None": None,
+    "true": True,
+    "false": False,
+    "none": None,
+}
+
+
+class Line:
+    """Positions on one source line: offsets become spans in ``file``."""
+
+    __slots__ = ("file", "line", "line_start")
+
+    def __init__(self, file: str, line: int, line_start: int) -> None:
+        self.file = file
+        self.line = line
+        self.line_start = line_start
+
+    def span(self, start: int, end: int) -> Span:
+        line, offset = self.line, self.line_start - 1
+        return _new_span(Span, (self.file, line, start - offset, line, end - offset))
+
+
+def line_statement(
+    text: str, position: int, where: Line, words: Mapping[str, str], builder: Any
+) -> tuple[str, Any, int] | None:
+    """``(nonterminal, node, end)`` for a plain one-line statement starting at ``position``,
+    or ``None`` to let the token path parse it."""
+    if text.startswith("action", position):
+        match = ACTION_LINE.match(text, position)
+        if match is None or CONTINUATION.match(text, match.end() + 1):
+            return None
+        node = _action(text, match, where, words)
+        return None if node is None else ("action_decl", node, match.end())
+    match = TRANSITION_LINE.match(text, position)
+    if match is None or CONTINUATION.match(text, match.end() + 1):
+        return None
+    node = _transition(text, match, where, words, builder)
+    return None if node is None else ("transition", node, match.end())
+
+
+def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, str]) -> Any:
+    name = match.group("name")
+    if name in words or not name.isascii():
+        return None
+    target_text = match.group("target")
+    module, colon, function = target_text.rpartition(":")
+    if function in words or (colon and any(part in words for part in module.split("."))):
+        return None
+    target_start, last_end = match.span("target")
+    target = ast.CallableRef(
+        function, module if colon else None, where.span(target_start, last_end)
+    )
+    arguments: list[ast.Argument] = []
+    arguments_start, arguments_end = match.span("arguments")
+    if arguments_start >= 0:
+        for part in _ARGUMENT_PARTS.finditer(text, arguments_start, arguments_end):
+            argument = _argument(part, where, words)
+            if argument is None:
+                return None
+            arguments.append(argument)
+        last_end = arguments_end
+    clauses: dict[str, list[ast.Name]] = {}
+    names: list[ast.Name] = []
+    clauses_start, clauses_end = match.span("clauses")
+    for part in _CLAUSE_PARTS.finditer(text, clauses_start, clauses_end):
+        word = part.group("name")
+        if word is None:
+            clause = part.group("clause")
+            if clause in clauses:
+                return None  # a repeated clause is an error the token path reports
+            names = clauses[clause] = []
+        elif word in words:
+            return None
+        else:
+            last_end = part.end()
+            names.append(ast.Name(word, where.span(part.start(), last_end)))
+    return ast.ActionDecl(
+        ast.Name(name, where.span(*match.span("name"))),
+        target,
+        tuple(arguments),
+        tuple(clauses.get("reads", ())),
+        tuple(clauses.get("writes", ())),
+        tuple(clauses.get("inputs", ())),
+        where.span(match.start(), last_end),
+    )
+
+
+def _argument(part: re.Match[str], where: Line, words: Mapping[str, str]) -> ast.Argument | None:
+    key = part.group("key")
+    if key in words:
+        return None
+    literal = part.group("value")
+    start, end = part.span("value")
+    span = where.span(start, end)
+    node: ast.Value
+    first = literal[0]
+    if first == '"' or first == "'":
+        node = ast.String(literal[1:-1], span)
+    elif first.isalpha():
+        if literal not in _CONSTANTS:
+            return None
+        node = ast.Constant(_CONSTANTS[literal], span)
+    else:
+        digits = literal.lstrip("+-")
+        amount: int | float = float(digits) if "." in digits else int(digits)
+        node = ast.Number(-amount if first == "-" else amount, span)
+    key_start = part.start()
+    key_name = ast.Name(key, where.span(key_start, key_start + len(key)))
+    return ast.Argument(key_name, node, where.span(key_start, end))
+
+
+def _transition(
+    text: str, match: re.Match[str], where: Line, words: Mapping[str, str], builder: Any
+) -> Any:
+    source, target = match.group("source"), match.group("target")
+    if (source in words and source != ast.START) or (target in words and target != ast.END):
+        return None
+    target_start, last_end = match.span("target")
+    path = [
+        ast.Endpoint(source, where.span(*match.span("source"))),
+        ast.Endpoint(target, where.span(target_start, last_end)),
+    ]
+    chain_start, chain_end = match.span("chain")
+    if chain_start < chain_end:
+        if target == ast.END:
+            return None  # `end` before the last arrow: the token path words the mistake
+        for part in _CHAIN_PARTS.finditer(text, chain_start, chain_end):
+            word = part.group()
+            if (word in words and word != ast.END) or path[-1].name == ast.END:
+                return None
+            last_end = part.end()
+            path.append(ast.Endpoint(word, where.span(part.start(), last_end)))
+    if match.start("when") < 0:
+        return ast.Transition(tuple(path), None, where.span(match.start(), last_end))
+    if len(path) > 2:
+        return None
+    value = match.group("condition")
+    start, end = match.span("condition")
+    column = start - where.line_start + 1
+    token = Token(
+        "CONDITION", value, start, where.line, column, where.line, column + len(value), end
+    )
+    condition = builder._condition(token)
+    return ast.Transition(tuple(path), condition, where.span(match.start(), end))
