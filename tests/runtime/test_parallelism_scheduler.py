@@ -398,3 +398,18 @@ def test_async_timeout_cancels_the_branch() -> None:
 
     out = asyncio.run(main())
     assert out[0] == 0 and out[2] == 2 and isinstance(out[1].error, BranchTimeoutError)
+
+
+def test_a_shut_down_thread_pool_leaves_the_caller_to_run_every_branch() -> None:
+    pool = MultiThreadedExecutor(max_concurrency=4)
+    pool.shutdown()
+    done = threading.Event()
+    result: list[Any] = []
+
+    def run() -> None:
+        result.extend(pull(20, double, pool=pool))
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(timeout=10), "the map waited for worker loops the pool refused to run"
+    assert result == [double(i) for i in range(20)]

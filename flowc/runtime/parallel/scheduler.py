@@ -173,6 +173,7 @@ class PullSchedule:
         self._cursor = 0
         self._loops = 0  # submitted and not finished
         self._loops_running = 0
+        self._pool_closed = False  # the executor refused a loop: the caller runs every branch
         self._help_after = 0.0  # give just-submitted loops a moment to start before helping
         self._waiting = False
         self._done: dict[int, tuple[Outcome, Any]] = {}
@@ -258,7 +259,7 @@ class PullSchedule:
         few rounds and starting its threads (``Thread.start`` waits until the new thread is
         scheduled) happens on the pool's threads, never blocking the thread that feeds
         ``reduce``."""
-        if self._exhausted or self._stopped:
+        if self._exhausted or self._stopped or self._pool_closed:
             return 0
         room = min(
             most,
@@ -277,6 +278,8 @@ class PullSchedule:
             except RuntimeError:  # the executor was shut down: the caller carries on alone
                 with self._lock:
                     self._loops -= count - submitted
+                    self._pool_closed = True
+                    self._help_after = 0.0
                 return
 
     def _loop(self) -> None:
