@@ -35,6 +35,8 @@ _CONDITION = "CONDITION"
 _CASCADE = "CASCADE_MODE"
 _WHEN_CONDITION = "WHEN_CONDITION"  # `when` and the condition after it, matched together
 _UNKNOWN = "UNKNOWN"  # any character no terminal starts with: give up
+_NEWLINES = re.compile(r"(?:\n[\t \f]*)+")  # the _NL terminal (input has no \r by now)
+_WORD = re.compile(r"[^\W\d]\w*")  # the NAME terminal
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +195,35 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         states.append(action)
         values.append(token)
 
+    def plain_lines(start: int, kind: str) -> int | None:
+        """Take a run of plain one-line statements (``line_statements``) from ``start``, whose
+        first word is the terminal ``kind``, with the newlines between them; where the scanner
+        must resume, or None when the first line is not plain."""
+        nonlocal line, line_start, previous
+        resume = None
+        while True:
+            statement = line_statement(text, start, Line(file, line, line_start), words, builder)
+            if statement is None or not goto(statement[0], statement[1], kind):
+                return resume
+            resume = statement[2]
+            previous = "NAME"
+            newlines = _NEWLINES.match(text, resume)
+            if newlines is None:  # the end, or a comment after the statement
+                return resume
+            value = newlines.group()
+            line += value.count("\n")
+            line_start = resume + value.rindex("\n") + 1
+            shift(_NEWLINE, newline)  # kept: `line_statement` saw no continuation line
+            previous = _NEWLINE
+            resume = start = newlines.end()
+            word = _WORD.match(text, start)
+            if word is None:
+                return resume
+            kind = words.get(word.group(), "NAME")
+            if kind not in actions[states[-1]]:
+                kind = _resolve_word(actions[states[-1]], word.group(), kind)
+
+    file = builder.file
     position = 0
     while True:
         for match in t.scanner.finditer(text, position):
@@ -208,12 +239,9 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
                 if kind not in actions[states[-1]]:
                     kind = _resolve_word(actions[states[-1]], value, kind)
                 if previous is None or previous == _NEWLINE:
-                    statement = line_statement(
-                        text, start, Line(builder.file, line, line_start), words, builder
-                    )
-                    if statement is not None and goto(statement[0], statement[1], kind):
-                        previous = "NAME"
-                        position = statement[2]
+                    after = plain_lines(start, kind)
+                    if after is not None:
+                        position = after
                         break
             elif kind == _NEWLINE:
                 if brackets and brackets[-1] != "BLOCK":

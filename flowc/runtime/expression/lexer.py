@@ -85,39 +85,77 @@ def syntax_error(
     )
 
 
+# One match per token for the common cases; anything else (numbers, escapes, errors) is scanned
+# by the functions below, which own every diagnostic.
+_PLAIN_TOKEN = re.compile(
+    r"""[ \t\r\n\f]*(?:(?P<name>[^\W\d]\w*)(?!["'])|(?P<integer>0|[1-9][0-9]*)(?![\w.])"""
+    r"""|(?P<string>"[^"\\\n]+"|'[^'\\\n]+')"""
+    r"|(?P<op>//|==|!=|<=|>=|:=|\*\*|&&|\|\||<<|>>|[-+*/%<>()\[\],=!&|^~@:;{}]|\.(?![0-9])))"
+)
+
+
 def tokenize(text: str, locator: Locator) -> list[Token]:
     tokens: list[Token] = []
     size = len(text)
     position = 0
+    plain = _PLAIN_TOKEN.match
     while True:
+        match = plain(text, position)
+        if match is not None:
+            kind = match.lastgroup
+            start, end = match.span(kind)
+            word = match.group(kind)
+            if kind == "name":
+                if word.isascii() or word.isidentifier():
+                    tokens.append(
+                        Token("keyword" if word in KEYWORDS else "name", word, None, start, end)
+                    )
+                    position = end
+                    continue
+            elif kind == "op":
+                tokens.append(Token("op", word, None, start, end))
+                position = end
+                continue
+            elif kind == "integer":
+                tokens.append(Token("number", word, int(word), start, end))
+                position = end
+                continue
+            else:
+                tokens.append(Token("string", word, word[1:-1], start, end))
+                position = end
+                continue
         position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
         if position >= size:
             tokens.append(Token("eof", "", None, size, size))
             return tokens
-        char = text[position]
-        pair = text[position : position + 2]
-        if char in "\"'":
-            token = _scan_string(text, position, locator)
-        elif "0" <= char <= "9" or (char == "." and "0" <= pair[1:] <= "9" and len(pair) == 2):
-            token = _scan_number(text, position, locator)
-        elif identifier := _IDENTIFIER.match(text, position):
-            token = _scan_word(text, identifier.group(), position, locator)
-        elif pair in _TWO_CHAR_OPS:
-            token = Token("op", pair, None, position, position + 2)
-        elif char in _ONE_CHAR_OPS:
-            token = Token("op", char, None, position, position + 1)
-        else:
-            shown = char if char.isprintable() else f"U+{ord(char):04X}"
-            raise syntax_error(
-                F_CHARACTER,
-                f"unexpected character '{shown}'",
-                locator,
-                position,
-                position + 1,
-                _CHARACTER_HINTS.get(char, ""),
-            )
+        token = _scan(text, position, locator)
         tokens.append(token)
         position = token.end
+
+
+def _scan(text: str, position: int, locator: Locator) -> Token:
+    """The token at ``position`` (not a space), or the error it makes."""
+    char = text[position]
+    pair = text[position : position + 2]
+    if char in "\"'":
+        return _scan_string(text, position, locator)
+    if "0" <= char <= "9" or (char == "." and "0" <= pair[1:] <= "9" and len(pair) == 2):
+        return _scan_number(text, position, locator)
+    if identifier := _IDENTIFIER.match(text, position):
+        return _scan_word(text, identifier.group(), position, locator)
+    if pair in _TWO_CHAR_OPS:
+        return Token("op", pair, None, position, position + 2)
+    if char in _ONE_CHAR_OPS:
+        return Token("op", char, None, position, position + 1)
+    shown = char if char.isprintable() else f"U+{ord(char):04X}"
+    raise syntax_error(
+        F_CHARACTER,
+        f"unexpected character '{shown}'",
+        locator,
+        position,
+        position + 1,
+        _CHARACTER_HINTS.get(char, ""),
+    )
 
 
 def _scan_word(text: str, word: str, start: int, locator: Locator) -> Token:
