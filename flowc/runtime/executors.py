@@ -18,23 +18,201 @@ is shut down when the map invocation ends.
 
 from __future__ import annotations
 
+import atexit
 import os
+import queue
+import threading
+import weakref
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 ExecutorChoice = Executor | Callable[[], Executor] | None
 
 DEFAULT_MAX_CONCURRENCY = min(32, (os.cpu_count() or 1) + 4)
+GROWTH_FAN_OUT = 2  # how many more threads each new pool thread starts (when wanted) before work
 
 
-class MultiThreadedExecutor(ThreadPoolExecutor):
+class _Work:
+    """One submitted call and its future."""
+
+    __slots__ = ("args", "fn", "future", "kwargs")
+
+    def __init__(self, future: Future[Any], fn: Callable[..., Any], args: Any, kwargs: Any):
+        self.future, self.fn, self.args, self.kwargs = future, fn, args, kwargs
+
+    def run(self) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except BaseException as error:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)
+
+
+class _Workers:
+    """A pool's threads and queue, kept apart from the executor object so that threads do not
+    keep it alive: when the executor is collected (or the interpreter exits) they are stopped.
+
+    Counts, under ``lock``: ``started`` threads (made, running or exited), ``idle`` finished
+    calls not yet matched by a submit (as ``ThreadPoolExecutor``'s idle semaphore), ``wanted``
+    threads a submit asked for that nobody has started yet, ``growing`` new threads still
+    starting wanted ones, ``creating`` ``Thread.start`` calls in progress."""
+
+    def __init__(self, limit: int, name_prefix: str) -> None:
+        self.limit = limit
+        self.name_prefix = name_prefix
+        self.queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.created = threading.Condition(self.lock)
+        self.threads: list[threading.Thread] = []
+        self.started = self.idle = self.wanted = self.growing = self.creating = 0
+        self.stopped = False
+
+    def submit(self, work: _Work) -> None:
+        """Queue ``work``; start a thread for it if no thread is free, the pool is not full and
+        no new thread is already growing the pool (one that is will start it)."""
+        with self.lock:
+            if self.stopped:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            self.queue.put(work)
+            if self.idle:
+                self.idle -= 1
+                return
+            if self.started + self.wanted >= self.limit:
+                return
+            if self.growing:
+                self.wanted += 1
+                return
+            number = self._reserve_locked()
+        self._start(number)
+
+    def _reserve_locked(self) -> int:
+        self.started += 1
+        self.growing += 1
+        self.creating += 1
+        return self.started
+
+    def _start(self, number: int) -> None:
+        """Start a thread reserved under the lock, outside the lock: ``Thread.start`` waits until
+        the new thread runs, and several threads may be starting at once."""
+        thread = threading.Thread(
+            target=_work_loop, args=(self,), name=f"{self.name_prefix}_{number}"
+        )
+        try:
+            thread.start()
+        except BaseException:
+            with self.lock:
+                self.started -= 1
+                self.growing -= 1
+                self.creating -= 1
+                self.wanted = 0  # cannot start more: the threads there do the work
+                self.created.notify_all()
+            raise
+        with self.lock:
+            self.threads.append(thread)
+            self.creating -= 1
+            self.created.notify_all()
+
+    def grow(self) -> None:
+        """In a new thread, before its first call: start threads that submits asked for, up to
+        ``GROWTH_FAN_OUT`` (more if it is the last thread still growing), so a pool fills as a
+        tree instead of one ``Thread.start`` after another in the submitting thread (which, on
+        a busy machine, waits for each new thread to be scheduled). A thread stops growing
+        only under the lock and never leaves wanted threads with nobody to start them."""
+        started = 0
+        while True:
+            with self.lock:
+                if (
+                    self.stopped
+                    or not self.wanted
+                    or (started >= GROWTH_FAN_OUT and self.growing > 1)
+                ):
+                    self.growing -= 1
+                    return
+                self.wanted -= 1
+                number = self._reserve_locked()
+            try:
+                self._start(number)
+            except RuntimeError:
+                with self.lock:
+                    self.growing -= 1
+                return
+            started += 1
+
+    def stop(self, cancel_futures: bool = False) -> None:
+        with self.lock:
+            self.stopped = True
+            self.wanted = 0
+            if cancel_futures:
+                while True:
+                    try:
+                        work = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if work is not None:
+                        work.future.cancel()
+            self.queue.put(None)  # each thread passes it on as it exits
+
+    def join(self) -> None:
+        with self.lock:
+            while self.creating:
+                self.created.wait()
+            threads = list(self.threads)
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join()
+
+
+def _work_loop(workers: _Workers) -> None:
+    workers.grow()
+    take, lock = workers.queue.get, workers.lock
+    while True:
+        work = take()
+        if work is None:
+            workers.queue.put(None)
+            return
+        work.run()
+        del work
+        with lock:
+            workers.idle += 1
+
+
+_live_pools: weakref.WeakSet[_Workers] = weakref.WeakSet()  # stopped at interpreter exit
+
+
+def _stop_live_pools() -> None:
+    pools = list(_live_pools)
+    for workers in pools:
+        workers.stop()
+    for workers in pools:
+        workers.join()
+
+
+# As concurrent.futures does: stop pool threads just before the interpreter joins non-daemon
+# threads (a plain atexit hook would run after that join, which would wait forever).
+getattr(threading, "_register_atexit", atexit.register)(_stop_live_pools)
+
+
+class MultiThreadedExecutor(Executor):
     """A thread pool sized by ``max_concurrency`` — the name the reference page uses.
 
-    Threads start lazily (only as many as there are concurrent branches) and the pool can be
-    shared by many maps and nested maps: a map never blocks a pool thread waiting for a branch
-    that has not started, so a small pool cannot deadlock (see docs/parallelism.md).
+    Threads start lazily (only as many as there are concurrent calls) and the pool can be shared
+    by many maps and nested maps: a map never blocks a pool thread waiting for a branch that has
+    not started, so a small pool cannot deadlock (see docs/parallelism.md).
+
+    Unlike ``ThreadPoolExecutor``, which starts each new thread inside ``submit`` while holding
+    a process-wide lock (so every thread of every pool starts one after another, each waiting to
+    be scheduled), a submit starts at most the first new thread, outside any shared lock, and
+    each new thread starts up to two more that were asked for before taking work: a wide pool
+    fills as a tree, and on a busy machine its start-up no longer adds up the scheduling delays
+    of every thread. Idle threads exit when the executor is shut down or garbage-collected.
     """
+
+    flowc_thread_based = True
 
     def __init__(
         self, max_concurrency: int | None = None, thread_name_prefix: str = "flowc-branch"
@@ -42,7 +220,19 @@ class MultiThreadedExecutor(ThreadPoolExecutor):
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.max_concurrency = max_concurrency or DEFAULT_MAX_CONCURRENCY
-        super().__init__(max_workers=self.max_concurrency, thread_name_prefix=thread_name_prefix)
+        self._workers = _Workers(self.max_concurrency, thread_name_prefix)
+        _live_pools.add(self._workers)
+        weakref.finalize(self, self._workers.stop)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._workers.submit(_Work(future, fn, args, kwargs))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._workers.stop(cancel_futures)
+        if wait:
+            self._workers.join()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +251,7 @@ class ResolvedExecutor:
 
 def is_thread_based(executor: Executor) -> bool:
     """True for executors whose tasks run in this process's threads."""
-    return isinstance(executor, ThreadPoolExecutor) or bool(
+    return isinstance(executor, (ThreadPoolExecutor, MultiThreadedExecutor)) or bool(
         getattr(executor, "flowc_thread_based", False)
     )
 

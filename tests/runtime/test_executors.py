@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
@@ -20,6 +23,54 @@ def test_multithreaded_executor_is_a_thread_pool_sized_by_max_concurrency() -> N
         assert executor_width(pool) == 3
         assert is_thread_based(pool)
         assert pool.submit(lambda: 41 + 1).result() == 42
+
+
+def test_multithreaded_executor_runs_max_concurrency_calls_at_once_and_no_more() -> None:
+    barrier = threading.Barrier(6, timeout=10)
+    running = peak = 0
+    lock = threading.Lock()
+
+    def meet() -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        name = threading.current_thread().name
+        barrier.wait()  # all six at once, or a BrokenBarrierError after 10 s
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+        return name
+
+    with MultiThreadedExecutor(max_concurrency=6, thread_name_prefix="fill") as pool:
+        names = [f.result() for f in [pool.submit(meet) for _ in range(18)]]
+    assert peak == 6
+    assert len(set(names)) == 6 and all(name.startswith("fill_") for name in names)
+
+
+def test_multithreaded_executor_refuses_work_after_shutdown_and_cancels_queued_calls() -> None:
+    pool = MultiThreadedExecutor(max_concurrency=1)
+    gate = threading.Event()
+    first = pool.submit(gate.wait, 10)
+    queued = pool.submit(lambda: "never")
+    pool.shutdown(wait=False, cancel_futures=True)
+    gate.set()
+    assert first.result() is True and queued.cancelled()
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        pool.submit(print)
+
+
+def test_a_collected_multithreaded_executor_stops_its_threads() -> None:
+    before = threading.active_count()
+    pool = MultiThreadedExecutor(max_concurrency=4)
+    for future in [pool.submit(time.sleep, 0.01) for _ in range(8)]:
+        future.result()
+    del pool, future
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
 
 
 def test_multithreaded_executor_refuses_zero_concurrency() -> None:
