@@ -159,7 +159,9 @@ class TaskBasedParallelAction(SingleStepAction):
         resolved = resolve_executor(self.executor(), options.executor, context.parallel_executor)
         try:
             parent = self._parent_run(context, resolved.executor if resolved.threaded else None)
-            source = _keyed(self.tasks(clean, context, run_kwargs))
+            tasks = self.tasks(clean, context, run_kwargs)
+            # the maps' own tasks() gives every task its key; a user's may not
+            source = tasks if _keys_its_tasks(self) else _keyed(tasks)
             if resolved.threaded:
                 plan = self._plan(clean, options, resolved, functools.partial(_run_sync, parent))
                 schedule: PullSchedule | PushSchedule = PullSchedule(source, plan, resolved)
@@ -209,21 +211,19 @@ def _input_state(task: SubGraphTask) -> Any:
 
 
 def _run_sync(parent: ParentRun, task: SubGraphTask) -> Any:
-    action = task.graph.single_action
-    if action is not None and _is_async_action(action):
+    if task.graph.single_async:
         return child.run_async_task_blocking(parent, task)
     return child.run_task(parent, task)
-
-
-def _is_async_action(action: Any) -> bool:
-    is_async = getattr(action, "is_async", None)
-    return bool(is_async()) if callable(is_async) else False
 
 
 def _with_pickle_check(plan: Plan, parent: ParentRun) -> Plan:
     from dataclasses import replace
 
     return replace(plan, outbound=functools.partial(child.outbound_task, parent))
+
+
+def _keys_its_tasks(action: TaskBasedParallelAction) -> bool:
+    return type(action).tasks is MapActionsAndStates.tasks
 
 
 def _keyed(tasks: Any) -> Iterator[SubGraphTask]:

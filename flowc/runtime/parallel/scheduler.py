@@ -42,6 +42,7 @@ Outcome = BranchResult | BranchFailure
 LOOP_FAN_OUT = 8  # how many more worker loops each loop may add before running a branch
 LOOP_START_GRACE_S = 0.002  # how long the caller lets new worker loops start before it helps
 Sink = Callable[[Outcome], None]
+_END = object()  # PullSchedule._next_outcome: every outcome has been handed out
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +90,20 @@ class _Tally:
     def add(self, outcome: Outcome, plan: Plan, task: Any) -> BaseException | None:
         """Count an outcome; return the error that must stop the map, if any."""
         if isinstance(outcome, BranchResult):
-            self.successes += 1
-            if self.first_k is not None:
-                self.success_order.append(outcome.index)
+            self.succeeded(outcome.index)
             return None
+        return self.failed(outcome, plan, task)
+
+    def succeeded(self, index: int) -> bool:
+        """Count a success; True when it is the k-th of a first-k map (the race is decided)."""
+        self.successes += 1
+        if self.first_k is None:
+            return False
+        self.success_order.append(index)
+        return self.successes >= self.first_k
+
+    def failed(self, outcome: BranchFailure, plan: Plan, task: Any) -> BaseException | None:
+        """Count a failure; return the error that must stop the map, if any."""
         self.failures.append(outcome)
         if self.policy.is_fail_fast:
             return plan.error_for(outcome, task)
@@ -176,7 +187,9 @@ class PullSchedule:
         self._pool_closed = False  # the executor refused a loop: the caller runs every branch
         self._help_after = 0.0  # give just-submitted loops a moment to start before helping
         self._waiting = False
-        self._done: dict[int, tuple[Outcome, Any]] = {}
+        # index -> the branch's final state, or its BranchFailure (a BranchResult is made only
+        # for a sink: reduce needs the state alone)
+        self._done: dict[int, Any] = {}
         self._running: dict[int, tuple[float, Any]] = {}  # index -> (deadline, task), if timeout
         self._tally = _Tally(plan.options)
 
@@ -205,16 +218,18 @@ class PullSchedule:
             self._running[index] = (time.monotonic() + self._timeout, task)
         return index, task
 
-    def _record_locked(self, index: int, task: Any, outcome: Outcome) -> bool:
-        """Store an outcome; False when the branch was already abandoned (timed out)."""
+    def _record_locked(self, index: int, task: Any, outcome: Any) -> bool:
+        """Store an outcome (the final state, or a ``BranchFailure``); False when the branch was
+        already abandoned (timed out)."""
         if self._timeout is not None and self._running.pop(index, None) is None:
             return False
         self._active -= 1
-        self._done[index] = (outcome, task)
-        error = self._tally.add(outcome, self._plan, task)
-        if error is not None and self._fatal is None:
-            self._fatal, self._stopped = error, True
-        if self._tally.reached_k():
+        self._done[index] = outcome
+        if type(outcome) is BranchFailure:
+            error = self._tally.failed(outcome, self._plan, task)
+            if error is not None and self._fatal is None:
+                self._fatal, self._stopped = error, True
+        elif self._tally.succeeded(index):
             self._stopped = True
         if self._waiting or self._stopped:
             self._changed.notify_all()
@@ -237,19 +252,27 @@ class PullSchedule:
 
     def _run(self, index: int, task: Any) -> None:
         plan = self._plan
+        attempts = 1
         try:
-            state, attempts = run_with_retry(plan.run_task, self._retry, task)
-            outcome: Outcome = _outcome(plan, index, task, state, attempts)
+            if self._retry is None:
+                outcome = plan.run_task(task)
+            else:
+                outcome, attempts = run_with_retry(plan.run_task, self._retry, task)
         except Exception as error:
+            if self._retry is None:
+                error.flowc_attempts = 1  # type: ignore[attr-defined]
             outcome = _failure(plan, index, task, error)
-        if self._timeout is not None and isinstance(outcome, BranchResult):
-            with self._lock:
-                entry = self._running.get(index)
-            if entry is not None and time.monotonic() > entry[0]:
-                outcome = _failure(plan, index, task, _timeout_error(plan, index, task))
+        else:
+            if self._timeout is not None:
+                with self._lock:
+                    entry = self._running.get(index)
+                if entry is not None and time.monotonic() > entry[0]:
+                    outcome = _failure(plan, index, task, _timeout_error(plan, index, task))
         with self._lock:
             kept = self._record_locked(index, task, outcome)
         if kept and plan.sink is not None:
+            if type(outcome) is not BranchFailure:
+                outcome = _outcome(plan, index, task, outcome, attempts)
             plan.sink(outcome)
 
     def _grow_locked(self, most: int) -> int:
@@ -283,6 +306,7 @@ class PullSchedule:
                 return
 
     def _loop(self) -> None:
+        concurrency = self._plan.concurrency
         with self._lock:
             self._loops_running += 1
             if self._waiting:
@@ -293,7 +317,7 @@ class PullSchedule:
                     claimed = self._claim_locked()
                     if claimed is None:
                         return
-                    grow = self._grow_locked(LOOP_FAN_OUT)
+                    grow = self._grow_locked(LOOP_FAN_OUT) if self._loops < concurrency else 0
                 if grow:
                     self._submit_loops(grow)
                 self._run(*claimed)
@@ -310,11 +334,13 @@ class PullSchedule:
         # finished states to ``reduce`` and to supervise timeouts.
         return self._loops_running == 0 and time.monotonic() >= self._help_after
 
-    def _next_outcome(self) -> tuple[Outcome, Any] | None:
-        """The outcome at the cursor (running branches meanwhile), or None when all are done."""
+    def _next_outcome(self) -> Any:
+        """The outcome at the cursor (running branches meanwhile): the final state or a
+        ``BranchFailure``; ``_END`` when all are done."""
         while True:
             with self._lock:
-                claimed = entry = None
+                claimed = None
+                entry = _END
                 grow = 0
                 while True:
                     if self._fatal is not None:
@@ -322,15 +348,15 @@ class PullSchedule:
                     wait_s = self._expire_locked() if self._timeout is not None else None
                     if self._fatal is not None:
                         continue
-                    entry = self._done.pop(self._cursor, None)
-                    if entry is not None:
+                    entry = self._done.pop(self._cursor, _END)
+                    if entry is not _END:
                         self._cursor += 1
                         grow = self._grow_locked(1) if self._loops == 0 else 0
                         break
                     if self._cursor >= self._claimed and (self._exhausted or self._stopped):
-                        return None
+                        return _END
                     if self._stopped and self._tally.reached_k():
-                        return None  # a race is decided: do not wait for the losers
+                        return _END  # a race is decided: do not wait for the losers
                     grow = self._grow_locked(1) if self._loops == 0 else 0
                     if grow:
                         break
@@ -343,14 +369,14 @@ class PullSchedule:
                     elif self._loops_running == 0:
                         wait_s = min(wait_s or LOOP_START_GRACE_S, LOOP_START_GRACE_S)
                     if self._cursor >= self._claimed and (self._exhausted or self._stopped):
-                        return None
+                        return _END
                     self._waiting = True
                     self._changed.wait(wait_s)
                     self._waiting = False
             if grow:
                 self._help_after = time.monotonic() + LOOP_START_GRACE_S
                 self._submit_loops(grow)
-            if entry is not None:
+            if entry is not _END:
                 return entry
             if claimed is not None:
                 self._run(*claimed)
@@ -360,32 +386,30 @@ class PullSchedule:
             yield from self._first_k_states()
             return
         include = self._plan.options.failure_policy.failed == "include"
-        while (entry := self._next_outcome()) is not None:
-            outcome = entry[0]
-            if isinstance(outcome, BranchResult):
-                yield outcome.state
-            elif include:
+        while (outcome := self._next_outcome()) is not _END:
+            if include or type(outcome) is not BranchFailure:
                 yield outcome
 
     def _first_k_states(self) -> Iterator[Any]:
         k = self._plan.options.first_k or 0
         kept: dict[int, Any] = {}
-        while (entry := self._next_outcome()) is not None:
-            outcome = entry[0]
-            if isinstance(outcome, BranchResult) and outcome.index in self._tally.success_order[:k]:
-                kept[outcome.index] = outcome.state
+        index = 0  # outcomes come in task order
+        while (outcome := self._next_outcome()) is not _END:
+            if type(outcome) is not BranchFailure and index in self._tally.success_order[:k]:
+                kept[index] = outcome
+            index += 1
         chosen = sorted(self._tally.success_order[:k])
         with self._lock:  # winners that finished behind a still-running loser were not popped
             for index in chosen:
                 if index not in kept:
-                    kept[index] = self._done[index][0].state
+                    kept[index] = self._done[index]
         yield from (kept[index] for index in chosen)
 
     def finish(self) -> None:
         """Run what ``reduce`` did not consume, then apply the end-of-run checks."""
         try:
             if not self._first_k:
-                while self._next_outcome() is not None:
+                while self._next_outcome() is not _END:
                     pass
         finally:
             self.close()

@@ -28,6 +28,7 @@ class RunnableGraph:
     halt_after: tuple[str, ...]
     single_action: Any = field(compare=False, repr=False)
     wants_context: frozenset[str] = field(compare=False, repr=False)
+    single_async: bool = field(compare=False, repr=False)  # one action, and it is async
 
     def __init__(self, graph: Any, entrypoint: str, halt_after: str | Sequence[str]) -> None:
         halts = (halt_after,) if isinstance(halt_after, str) else tuple(halt_after)
@@ -52,6 +53,7 @@ class RunnableGraph:
         object.__setattr__(
             self, "wants_context", frozenset(a.name for a in actions if _asks_for_context(a))
         )
+        object.__setattr__(self, "single_async", single is not None and _is_async(single))
 
     @property
     def name(self) -> str:
@@ -86,6 +88,11 @@ class RunnableGraph:
             ) from error
         (action,) = graph.actions
         return RunnableGraph(graph, action.name, [action.name])
+
+
+def _is_async(action: Any) -> bool:
+    is_async = getattr(action, "is_async", None)
+    return bool(is_async()) if callable(is_async) else False
 
 
 def _asks_for_context(action: Any) -> bool:
