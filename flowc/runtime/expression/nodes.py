@@ -140,8 +140,11 @@ class Expression:
 
 
 def _tuple_field(node: Expression, name: str) -> tuple[Any, ...]:
-    value = tuple(getattr(node, name))
-    object.__setattr__(node, name, value)
+    """The field as a tuple (callers may pass lists), stored back only when it was not one."""
+    value = getattr(node, name)
+    if type(value) is not tuple:
+        value = tuple(value)
+        object.__setattr__(node, name, value)
     return value
 
 
@@ -310,9 +313,12 @@ class Compare(Expression):
 
     def __post_init__(self) -> None:
         ops, comparators = _tuple_field(self, "ops"), _tuple_field(self, "comparators")
-        if not ops or len(ops) != len(comparators) or not set(ops) <= COMPARE_OPS:
+        if not ops or len(ops) != len(comparators) or not all(op in COMPARE_OPS for op in ops):
             raise _invalid("Compare", f"bad operators {ops!r} for {len(comparators)}", self.span)
-        self._finish(max(self.left._depth, *(c._depth for c in comparators)) + 1)
+        depth = self.left._depth
+        for comparator in comparators:
+            depth = max(depth, comparator._depth)
+        self._finish(depth + 1)
 
     def children(self) -> tuple[Expression, ...]:
         return (self.left, *self.comparators)
