@@ -49,6 +49,7 @@ from flowc.runtime.expression.nodes import (
     too_deep,
 )
 from flowc.runtime.expression.printer import to_source
+from flowc.runtime.expression.simple import parse_simple
 
 CACHE_SIZE = 1024  # distinct texts kept by parse_expression's cache (span-less parses only)
 
@@ -441,11 +442,13 @@ def _parse_cached(text: str) -> Expression:
 
 def _parse(text: str, origin: Span | None) -> Expression:
     locator = Locator(text, origin)
-    try:
-        root = _Parser(tokenize(text, locator), locator).parse()
-    except ExpressionSyntaxError as error:
-        if origin is None:
-            error.with_source(text)
-        raise
+    root = parse_simple(text, locator)
+    if root is None:
+        try:
+            root = _Parser(tokenize(text, locator), locator).parse()
+        except ExpressionSyntaxError as error:
+            if origin is None:
+                error.with_source(text)
+            raise
     _ = root.evaluate  # build the closures now, not on the first step
     return root
