@@ -8,9 +8,10 @@ nonterminal (``action_decl`` or ``transition``), skipping a token and a reduce p
 
 Anything less plain — a unit, an escape, a list value, a keyword used as a name, a non-ASCII
 name, a comment, a clause on the next line, a misplaced ``start``/``end`` — is left to the token
-path, which owns every diagnostic. So this module never reports an error, and it must build
-exactly the node the token path builds: ``tests/compiler/test_fast_path.py`` compares the two,
-spans included, on every example and on generated input.
+path, which owns every diagnostic. So this module never reports an error (a condition's own
+errors come from the same builder method the token path calls), and it must build exactly the
+node the token path builds: ``tests/compiler/test_line_statements.py`` compares the two, spans
+included, on chosen and generated lines, as ``test_fast_path.py`` does on every example.
 """
 
 from __future__ import annotations
