@@ -61,16 +61,21 @@ def test_multithreaded_executor_refuses_work_after_shutdown_and_cancels_queued_c
 
 
 def test_a_collected_multithreaded_executor_stops_its_threads() -> None:
-    before = threading.active_count()
-    pool = MultiThreadedExecutor(max_concurrency=4)
+    pool = MultiThreadedExecutor(max_concurrency=4, thread_name_prefix="collected-pool")
     for future in [pool.submit(time.sleep, 0.01) for _ in range(8)]:
         future.result()
+
+    def alive() -> list[str]:
+        names = [thread.name for thread in threading.enumerate()]
+        return [name for name in names if name.startswith("collected-pool")]
+
+    assert alive()
     del pool, future
     gc.collect()
     deadline = time.monotonic() + 10
-    while threading.active_count() > before and time.monotonic() < deadline:
+    while alive() and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert threading.active_count() == before
+    assert alive() == []
 
 
 def test_multithreaded_executor_refuses_zero_concurrency() -> None:

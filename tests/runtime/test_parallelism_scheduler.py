@@ -116,6 +116,18 @@ def test_concurrency_never_exceeds_max_concurrency() -> None:
     assert 1 <= peak <= 3
 
 
+def test_branches_that_block_get_max_concurrency_threads_at_once() -> None:
+    barrier = threading.Barrier(6, timeout=10)
+
+    def meet(i: int) -> int:
+        if i < 6:
+            barrier.wait()  # the first six must run at once, or this breaks after 10 s
+        time.sleep(0.002)
+        return i
+
+    assert pull(24, meet, pool=MultiThreadedExecutor(6)) == list(range(24))
+
+
 def test_fail_fast_raises_the_first_failure_promptly_naming_the_branch() -> None:
     def branch(i: int) -> int:
         if i == 1:

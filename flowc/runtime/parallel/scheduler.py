@@ -40,6 +40,9 @@ from flowc.runtime.parallel.outcomes import BranchFailure, BranchResult
 
 Outcome = BranchResult | BranchFailure
 LOOP_FAN_OUT = 8  # how many more worker loops each loop may add before running a branch
+# A map adds worker loops beyond the first only while its branches are slow: none has made
+# progress for this long, and branches have not been finishing faster than this on average.
+SLOW_BRANCH_S = 0.0001
 LOOP_START_GRACE_S = 0.002  # how long the caller lets new worker loops start before it helps
 Sink = Callable[[Outcome], None]
 _END = object()  # PullSchedule._next_outcome: every outcome has been handed out
@@ -187,6 +190,8 @@ class PullSchedule:
         self._pool_closed = False  # the executor refused a loop: the caller runs every branch
         self._help_after = 0.0  # give just-submitted loops a moment to start before helping
         self._waiting = False
+        self._progress_at = 0.0  # when a branch last finished, or the first of a batch started
+        self._mean_s: float | None = None  # moving average of branch durations (wall time)
         # index -> the branch's final state, or its BranchFailure (a BranchResult is made only
         # for a sink: reduce needs the state alone)
         self._done: dict[int, Any] = {}
@@ -213,17 +218,27 @@ class PullSchedule:
             return None
         index = self._claimed
         self._claimed += 1
+        if not self._active:
+            self._progress_at = time.monotonic()
         self._active += 1
         if self._timeout is not None:
             self._running[index] = (time.monotonic() + self._timeout, task)
         return index, task
 
-    def _record_locked(self, index: int, task: Any, outcome: Any) -> bool:
-        """Store an outcome (the final state, or a ``BranchFailure``); False when the branch was
-        already abandoned (timed out)."""
+    def _record_locked(
+        self, index: int, task: Any, outcome: Any, started: float, ended: float
+    ) -> bool:
+        """Store an outcome (the final state, or a ``BranchFailure``) of a branch that ran from
+        ``started`` to ``ended``; False when the branch was already abandoned (timed out)."""
         if self._timeout is not None and self._running.pop(index, None) is None:
             return False
         self._active -= 1
+        self._progress_at = ended
+        # a moving average of durations, each counted as at most twice the slow threshold so
+        # that one branch preempted on a busy machine does not make a map of short ones "slow"
+        took = min(ended - started, 2 * SLOW_BRANCH_S)
+        mean = self._mean_s
+        self._mean_s = took if mean is None else mean + (took - mean) * 0.25
         self._done[index] = outcome
         if type(outcome) is BranchFailure:
             error = self._tally.failed(outcome, self._plan, task)
@@ -243,7 +258,8 @@ class PullSchedule:
         expired = [(i, task) for i, (deadline, task) in self._running.items() if deadline <= now]
         for index, task in expired:
             error = _timeout_error(self._plan, index, task)
-            self._record_locked(index, task, _failure(self._plan, index, task, error))
+            failure = _failure(self._plan, index, task, error)
+            self._record_locked(index, task, failure, now - self._plan.options.timeout, now)
         if not self._running:
             return None
         return max(0.0, min(deadline for deadline, _ in self._running.values()) - now)
@@ -253,6 +269,7 @@ class PullSchedule:
     def _run(self, index: int, task: Any) -> None:
         plan = self._plan
         attempts = 1
+        started = time.monotonic()
         try:
             if self._retry is None:
                 outcome = plan.run_task(task)
@@ -268,8 +285,9 @@ class PullSchedule:
                     entry = self._running.get(index)
                 if entry is not None and time.monotonic() > entry[0]:
                     outcome = _failure(plan, index, task, _timeout_error(plan, index, task))
+        ended = time.monotonic()
         with self._lock:
-            kept = self._record_locked(index, task, outcome)
+            kept = self._record_locked(index, task, outcome, started, ended)
         if kept and plan.sink is not None:
             if type(outcome) is not BranchFailure:
                 outcome = _outcome(plan, index, task, outcome, attempts)
@@ -294,6 +312,19 @@ class PullSchedule:
         self._loops += room
         return room
 
+    def _slow_locked(self, now: float) -> bool:
+        """Whether another worker loop would help: branches are in flight and none has made
+        progress for ``SLOW_BRANCH_S``, and branches have not been finishing faster than that
+        (unknown at first). Short CPU-bound branches gain nothing from more threads under the
+        GIL and each new thread costs more than such a branch, so a map of them keeps one loop;
+        a map of branches that block (I/O, sleeps, C code releasing the GIL) grows at once."""
+        mean = self._mean_s
+        return (
+            self._active > 0
+            and now - self._progress_at >= SLOW_BRANCH_S
+            and (mean is None or mean >= SLOW_BRANCH_S)
+        )
+
     def _submit_loops(self, count: int) -> None:
         for submitted in range(count):
             try:
@@ -317,7 +348,9 @@ class PullSchedule:
                     claimed = self._claim_locked()
                     if claimed is None:
                         return
-                    grow = self._grow_locked(LOOP_FAN_OUT) if self._loops < concurrency else 0
+                    grow = 0
+                    if self._loops < concurrency and self._slow_locked(time.monotonic()):
+                        grow = self._grow_locked(LOOP_FAN_OUT)
                 if grow:
                     self._submit_loops(grow)
                 self._run(*claimed)
@@ -360,6 +393,16 @@ class PullSchedule:
                     grow = self._grow_locked(1) if self._loops == 0 else 0
                     if grow:
                         break
+                    if self._loops < self._plan.concurrency and self._active:
+                        # more loops while branches are slow; look again when they would be
+                        now = time.monotonic()
+                        if self._slow_locked(now):
+                            grow = self._grow_locked(LOOP_FAN_OUT)
+                            if grow:
+                                break
+                        elif self._mean_s is None or self._mean_s >= SLOW_BRANCH_S:
+                            due = max(self._progress_at + SLOW_BRANCH_S - now, 0.0)
+                            wait_s = due if wait_s is None else min(wait_s, due)
                     if self._caller_may_help_locked():
                         claimed = self._claim_locked()
                         if claimed is not None:

@@ -29,6 +29,7 @@ class RunnableGraph:
     single_action: Any = field(compare=False, repr=False)
     wants_context: frozenset[str] = field(compare=False, repr=False)
     single_async: bool = field(compare=False, repr=False)  # one action, and it is async
+    straight_plans: tuple[Any, ...] | None = field(compare=False, repr=False)
 
     def __init__(self, graph: Any, entrypoint: str, halt_after: str | Sequence[str]) -> None:
         halts = (halt_after,) if isinstance(halt_after, str) else tuple(halt_after)
@@ -54,6 +55,10 @@ class RunnableGraph:
             self, "wants_context", frozenset(a.name for a in actions if _asks_for_context(a))
         )
         object.__setattr__(self, "single_async", single is not None and _is_async(single))
+        object.__setattr__(self, "straight_plans", _straight_plans(graph, entrypoint, halts))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # sent to other processes as what defines it
+        return (RunnableGraph, (self.graph, self.entrypoint, self.halt_after))
 
     @property
     def name(self) -> str:
@@ -88,6 +93,29 @@ class RunnableGraph:
             ) from error
         (action,) = graph.actions
         return RunnableGraph(graph, action.name, [action.name])
+
+
+def _straight_plans(graph: Any, entrypoint: str, halts: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The step plans of a subgraph that always runs the same actions: every transition from the
+    entrypoint on is unconditional up to a ``halt_after`` action, and none asks for
+    ``__context``. A branch then runs the plans one after the other (``child._walk``), with no
+    transition to evaluate. ``None`` for any other graph (or one that is not a flowc ``Graph``)."""
+    from flowc.runtime.graph import Graph
+
+    if not isinstance(graph, Graph):
+        return None
+    plans = []
+    node = graph.node(entrypoint)
+    while len(plans) < len(graph.actions):
+        if node.plan.wants_context:
+            return None
+        plans.append(node.plan)
+        if node.name in halts or not node.edges:  # halts, or no way on: the walk stops too
+            return tuple(plans)
+        if node.always is None:
+            return None  # a conditional transition: the walk evaluates it
+        node = node.always
+    return None  # an unconditional cycle
 
 
 def _is_async(action: Any) -> bool:
