@@ -267,21 +267,27 @@ def _cascade(behavior: Any, inherited: Any) -> Any:
     return behavior
 
 
-def _call_with_optional_context(method: Callable[..., Any], context: Any) -> Any:
-    """``tracker(context)`` on the page, ``tracker(**kwargs)`` in Burr, ``tracker()`` too."""
+def _say_cascade() -> Cascade:
+    return "cascade"
+
+
+def _with_optional_context(method: Callable[..., Any], context: Any) -> Callable[[], Any]:
+    """How to call ``tracker(context)`` (the page), ``tracker(**kwargs)`` (Burr) or
+    ``tracker()``: decided once per map invocation (``inspect.signature`` costs more than a
+    branch)."""
     try:
         parameters = inspect.signature(method).parameters.values()
     except (TypeError, ValueError):
-        return method()
+        return method
     kinds = {p.kind for p in parameters}
     if inspect.Parameter.VAR_KEYWORD in kinds:
-        return method(context=context)
+        return functools.partial(method, context=context)
     positional = [
         p
         for p in parameters
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]
-    return method(context) if positional else method()
+    return functools.partial(method, context) if positional else method
 
 
 class MapActionsAndStates(TaskBasedParallelAction):
@@ -324,17 +330,19 @@ class MapActionsAndStates(TaskBasedParallelAction):
         inherited = (context.tracker, context.state_persister, context.state_initializer)
         if not overridden and inherited == (None, None, None):
             return lambda: (None, None, None)
+        if overridden:
+            call_tracker = _with_optional_context(self.tracker, context)
+            initializer_behavior, persister_behavior = self.state_initializer, self.state_persister
+        else:  # all three say "cascade": no need to ask them per child
+            call_tracker = initializer_behavior = persister_behavior = _say_cascade
+        shared = context.state_persister is context.state_initializer
 
         def per_child() -> tuple[Any, Any, Any]:
-            tracker = _cascade(_call_with_optional_context(self.tracker, context), context.tracker)
-            loader_behavior = self.state_initializer()
-            saver_behavior = self.state_persister()
+            tracker = _cascade(call_tracker(), context.tracker)
+            loader_behavior = initializer_behavior()
+            saver_behavior = persister_behavior()
             loader = _cascade(loader_behavior, context.state_initializer)
-            if (
-                loader_behavior == "cascade"
-                and saver_behavior == "cascade"
-                and context.state_persister is context.state_initializer
-            ):
+            if loader_behavior == "cascade" and saver_behavior == "cascade" and shared:
                 saver = loader  # one object for both: one copy, shared
             else:
                 saver = _cascade(saver_behavior, context.state_persister)
