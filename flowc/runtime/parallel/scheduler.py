@@ -40,8 +40,8 @@ from flowc.runtime.parallel.outcomes import BranchFailure, BranchResult
 
 Outcome = BranchResult | BranchFailure
 LOOP_FAN_OUT = 8  # how many more worker loops each loop may add before running a branch
-# A map adds worker loops beyond the first only while its branches are slow: none has made
-# progress for this long, and branches have not been finishing faster than this on average.
+# A map adds worker loops beyond the first only while its branches are slow: they take this
+# long on average (or, before any has finished, the first has been running this long).
 SLOW_BRANCH_S = 0.0001
 LOOP_START_GRACE_S = 0.002  # how long the caller lets new worker loops start before it helps
 Sink = Callable[[Outcome], None]
@@ -190,7 +190,7 @@ class PullSchedule:
         self._pool_closed = False  # the executor refused a loop: the caller runs every branch
         self._help_after = 0.0  # give just-submitted loops a moment to start before helping
         self._waiting = False
-        self._progress_at = 0.0  # when a branch last finished, or the first of a batch started
+        self._first_started = 0.0  # before any branch finished: when the first one started
         self._mean_s: float | None = None  # moving average of branch durations (wall time)
         # index -> the branch's final state, or its BranchFailure (a BranchResult is made only
         # for a sink: reduce needs the state alone)
@@ -217,9 +217,9 @@ class PullSchedule:
             self._changed.notify_all()
             return None
         index = self._claimed
+        if not index:
+            self._first_started = time.monotonic()
         self._claimed += 1
-        if not self._active:
-            self._progress_at = time.monotonic()
         self._active += 1
         if self._timeout is not None:
             self._running[index] = (time.monotonic() + self._timeout, task)
@@ -233,7 +233,6 @@ class PullSchedule:
         if self._timeout is not None and self._running.pop(index, None) is None:
             return False
         self._active -= 1
-        self._progress_at = ended
         # a moving average of durations, each counted as at most twice the slow threshold so
         # that one branch preempted on a busy machine does not make a map of short ones "slow"
         took = min(ended - started, 2 * SLOW_BRANCH_S)
@@ -246,8 +245,8 @@ class PullSchedule:
                 self._fatal, self._stopped = error, True
         elif self._tally.succeeded(index):
             self._stopped = True
-        if self._waiting or self._stopped:
-            self._changed.notify_all()
+        if self._stopped or (self._waiting and index == self._cursor):
+            self._changed.notify_all()  # the caller waits for the outcome at its cursor only
         return True
 
     def _expire_locked(self) -> float | None:
@@ -313,17 +312,18 @@ class PullSchedule:
         return room
 
     def _slow_locked(self, now: float) -> bool:
-        """Whether another worker loop would help: branches are in flight and none has made
-        progress for ``SLOW_BRANCH_S``, and branches have not been finishing faster than that
-        (unknown at first). Short CPU-bound branches gain nothing from more threads under the
-        GIL and each new thread costs more than such a branch, so a map of them keeps one loop;
-        a map of branches that block (I/O, sleeps, C code releasing the GIL) grows at once."""
+        """Whether another worker loop would help: branches are in flight and take at least
+        ``SLOW_BRANCH_S`` on average — or, before any has finished, one has been running that
+        long. Short CPU-bound branches gain nothing from more threads under the GIL, and each
+        new thread costs more than such a branch, so a map of them keeps one loop (and its
+        caller); a map of branches that block (I/O, sleeps, C code releasing the GIL) grows
+        at once."""
+        if not self._active:
+            return False
         mean = self._mean_s
-        return (
-            self._active > 0
-            and now - self._progress_at >= SLOW_BRANCH_S
-            and (mean is None or mean >= SLOW_BRANCH_S)
-        )
+        if mean is None:
+            return now - self._first_started >= SLOW_BRANCH_S
+        return mean >= SLOW_BRANCH_S
 
     def _submit_loops(self, count: int) -> None:
         for submitted in range(count):
@@ -361,10 +361,20 @@ class PullSchedule:
                 if self._waiting:
                     self._changed.notify_all()
 
+    def _short_locked(self) -> bool:
+        """Branches have been short (and no timeout needs supervising): the caller runs them
+        itself, as a loop on another thread would only make it wait for the GIL to get each
+        state back, and it starts no new loop unless they turn slow."""
+        mean = self._mean_s
+        return mean is not None and mean < SLOW_BRANCH_S and self._timeout is None
+
     def _caller_may_help_locked(self) -> bool:
-        # The caller runs branches only while no worker loop is running: the pool is saturated
-        # (nested maps on a small shared pool) or slow to start. Otherwise it stays free to hand
-        # finished states to ``reduce`` and to supervise timeouts.
+        # The caller runs branches while they are short, and while no worker loop is running
+        # (the pool is saturated, as with nested maps on a small shared pool, or slow to start).
+        # Otherwise it stays free to hand finished states to ``reduce`` and to supervise
+        # timeouts.
+        if self._short_locked():
+            return True
         return self._loops_running == 0 and time.monotonic() >= self._help_after
 
     def _next_outcome(self) -> Any:
@@ -384,15 +394,17 @@ class PullSchedule:
                     entry = self._done.pop(self._cursor, _END)
                     if entry is not _END:
                         self._cursor += 1
-                        grow = self._grow_locked(1) if self._loops == 0 else 0
+                        if self._loops == 0 and not self._short_locked():
+                            grow = self._grow_locked(1)  # loops stop at the look-ahead limit
                         break
                     if self._cursor >= self._claimed and (self._exhausted or self._stopped):
                         return _END
                     if self._stopped and self._tally.reached_k():
                         return _END  # a race is decided: do not wait for the losers
-                    grow = self._grow_locked(1) if self._loops == 0 else 0
-                    if grow:
-                        break
+                    if self._loops == 0 and not self._short_locked():
+                        grow = self._grow_locked(1)
+                        if grow:
+                            break
                     if self._loops < self._plan.concurrency and self._active:
                         # more loops while branches are slow; look again when they would be
                         now = time.monotonic()
@@ -400,8 +412,8 @@ class PullSchedule:
                             grow = self._grow_locked(LOOP_FAN_OUT)
                             if grow:
                                 break
-                        elif self._mean_s is None or self._mean_s >= SLOW_BRANCH_S:
-                            due = max(self._progress_at + SLOW_BRANCH_S - now, 0.0)
+                        elif self._mean_s is None:
+                            due = max(self._first_started + SLOW_BRANCH_S - now, 0.0)
                             wait_s = due if wait_s is None else min(wait_s, due)
                     if self._caller_may_help_locked():
                         claimed = self._claim_locked()
