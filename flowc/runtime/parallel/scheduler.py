@@ -192,6 +192,10 @@ class PullSchedule:
         self._waiting = False
         self._first_started = 0.0  # before any branch finished: when the first one started
         self._mean_s: float | None = None  # moving average of branch durations (wall time)
+        # branches have been short (and no timeout needs supervising): the caller runs them
+        # itself, as a loop on another thread would only make it wait for the GIL to get each
+        # state back, and it starts no new loop unless they turn slow
+        self._short = False
         # index -> the branch's final state, or its BranchFailure (a BranchResult is made only
         # for a sink: reduce needs the state alone)
         self._done: dict[int, Any] = {}
@@ -235,9 +239,12 @@ class PullSchedule:
         self._active -= 1
         # a moving average of durations, each counted as at most twice the slow threshold so
         # that one branch preempted on a busy machine does not make a map of short ones "slow"
-        took = min(ended - started, 2 * SLOW_BRANCH_S)
+        took = ended - started
+        if took > 2 * SLOW_BRANCH_S:
+            took = 2 * SLOW_BRANCH_S
         mean = self._mean_s
-        self._mean_s = took if mean is None else mean + (took - mean) * 0.25
+        self._mean_s = mean = took if mean is None else mean + (took - mean) * 0.25
+        self._short = mean < SLOW_BRANCH_S and self._timeout is None
         self._done[index] = outcome
         if type(outcome) is BranchFailure:
             error = self._tally.failed(outcome, self._plan, task)
@@ -361,19 +368,12 @@ class PullSchedule:
                 if self._waiting:
                     self._changed.notify_all()
 
-    def _short_locked(self) -> bool:
-        """Branches have been short (and no timeout needs supervising): the caller runs them
-        itself, as a loop on another thread would only make it wait for the GIL to get each
-        state back, and it starts no new loop unless they turn slow."""
-        mean = self._mean_s
-        return mean is not None and mean < SLOW_BRANCH_S and self._timeout is None
-
     def _caller_may_help_locked(self) -> bool:
         # The caller runs branches while they are short, and while no worker loop is running
         # (the pool is saturated, as with nested maps on a small shared pool, or slow to start).
         # Otherwise it stays free to hand finished states to ``reduce`` and to supervise
         # timeouts.
-        if self._short_locked():
+        if self._short:
             return True
         return self._loops_running == 0 and time.monotonic() >= self._help_after
 
@@ -394,14 +394,14 @@ class PullSchedule:
                     entry = self._done.pop(self._cursor, _END)
                     if entry is not _END:
                         self._cursor += 1
-                        if self._loops == 0 and not self._short_locked():
+                        if self._loops == 0 and not self._short:
                             grow = self._grow_locked(1)  # loops stop at the look-ahead limit
                         break
                     if self._cursor >= self._claimed and (self._exhausted or self._stopped):
                         return _END
                     if self._stopped and self._tally.reached_k():
                         return _END  # a race is decided: do not wait for the losers
-                    if self._loops == 0 and not self._short_locked():
+                    if self._loops == 0 and not self._short:
                         grow = self._grow_locked(1)
                         if grow:
                             break
