@@ -2,24 +2,32 @@
 
     .venv/bin/python bench/fanout.py                      # W1 N=100/1,000/10,000, W2, W4
     .venv/bin/python bench/fanout.py --rounds 3 --repeats 5
+    .venv/bin/python bench/fanout.py --trace-w2 10           # where W2's time goes (in-process)
 
 Every cell runs the shared harness (`../shared/bench/bench.py`: warm-up, timed runs, a
 correctness check, peak RSS) in a fresh process, one framework after the other within a round,
-so ratios compare runs made seconds apart. Targets (issue 3): W1 ≤ 1.5× raw per task and peak
-RSS added at N=10,000 within 5 MB of raw's; W2 efficiency ≥ 94 %; W4 ≤ 40 µs per branch.
-Burr is skipped (reported as such) when `apache-burr` is not installed (`pip install -e
-'.[dev,bench]'`).
+so ratios compare runs made seconds apart. ``--trace-w2`` instead runs W2 with a raw pool and
+with flowc alternately in this process and reports when branches started and ended relative to
+the start of the run (the harness cannot see inside a run).
+
+Targets (issue 3): W1 ≤ 1.5× raw per task and peak RSS added at N=10,000 within 5 MB of raw's;
+W2 efficiency ≥ 94 %; W4 ≤ 40 µs per branch. Burr is skipped (reported as such) when
+`apache-burr` is not installed (`pip install -e '.[dev,bench]'`).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
 import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -113,13 +121,120 @@ def summarise(result: dict[str, Any], n: int) -> dict[str, float]:
     }
 
 
+def _w2_programs(marks: list[tuple[float, float]]) -> dict[str, Callable[[], list[int]]]:
+    """W2 (400 × 20 ms sleeps, 50 at a time) as the shared harness runs it — a raw pool with a
+    submit per task, and a flowc ``MapStates`` on a fresh ``MultiThreadedExecutor`` — with each
+    branch appending (start, end) perf_counter times to ``marks``."""
+    from flowc.runtime import ApplicationBuilder, GraphBuilder, State, action
+    from flowc.runtime.executors import MultiThreadedExecutor
+    from flowc.runtime.parallelism import MapStates
+
+    n, workers, sleep_s = 400, 50, 0.02
+
+    def raw_work(state: dict[str, int]) -> dict[str, int]:
+        started = time.perf_counter()
+        time.sleep(sleep_s)
+        marks.append((started, time.perf_counter()))
+        return {**state, "out": state["i"]}
+
+    def raw() -> list[int]:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(raw_work, {"n": n, "i": i}) for i in range(n)]
+            return [f.result()["out"] for f in futures]
+
+    @action(reads=["i"], writes=["out"])
+    def work(state: State) -> State:
+        started = time.perf_counter()
+        time.sleep(sleep_s)
+        marks.append((started, time.perf_counter()))
+        return state.update(out=state["i"])
+
+    class FanOut(MapStates):
+        def action(self, state: State, inputs: dict) -> object:
+            return work
+
+        def states(self, state: State, context: object, inputs: dict) -> object:
+            for i in range(state["n"]):
+                yield state.update(i=i)
+
+        def reduce(self, state: State, states: object) -> State:
+            return state.update(results=[sub["out"] for sub in states])  # type: ignore[attr-defined]
+
+        @property
+        def reads(self) -> list[str]:
+            return ["n"]
+
+        @property
+        def writes(self) -> list[str]:
+            return ["results"]
+
+    graph = GraphBuilder().with_actions(fan_out=FanOut()).build()
+
+    def flowc() -> list[int]:
+        app = (
+            ApplicationBuilder()
+            .with_graph(graph)
+            .with_parallel_executor(MultiThreadedExecutor(max_concurrency=workers))
+            .with_entrypoint("fan_out")
+            .with_state(n=n)
+            .build()
+        )
+        return app.run(halt_after=["fan_out"])[2]["results"]
+
+    return {"raw": raw, "flowc": flowc}
+
+
+def trace_w2(rounds: int) -> None:
+    """Per run: when the first and the 50th branch started, when the last one ended, and what
+    came after it (pool shutdown for raw, the reduce for flowc), relative to the run's start."""
+    marks: list[tuple[float, float]] = []
+    programs = _w2_programs(marks)
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in programs}
+    for program in programs.values():
+        program()  # warm-up
+    for _ in range(rounds):
+        for name, program in programs.items():
+            marks.clear()
+            gc.collect()
+            begin = time.perf_counter()
+            program()
+            wall = time.perf_counter() - begin
+            starts = sorted(start - begin for start, _ in marks)
+            last_end = max(end for _, end in marks) - begin
+            rows[name].append(
+                {
+                    "wall": wall,
+                    "first start": starts[0],
+                    "50th start": starts[49],
+                    "last end": last_end,
+                    "after last end": wall - last_end,
+                }
+            )
+    print(f"W2 traced, {rounds} alternating runs each, medians in ms; load {_uptime_load()}")
+    print(
+        "| framework | wall | efficiency | first start | 50th start | last end | after last end |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, samples in rows.items():
+        med = {key: statistics.median(s[key] for s in samples) * 1e3 for key in samples[0]}
+        print(
+            f"| {name} | {med['wall']:.1f} | {IDEAL_W2_S * 1e3 / med['wall']:.1%} "
+            f"| {med['first start']:.2f} | {med['50th start']:.2f} | {med['last end']:.1f} "
+            f"| {med['after last end']:.2f} |"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--trace-w2", type=int, metavar="ROUNDS", help="trace W2 in-process")
     args = parser.parse_args(argv)
+    if args.trace_w2:
+        trace_w2(args.trace_w2)
+        return 0
     frameworks = args.frameworks.split(",")
 
     load_at_start = _uptime_load()
