@@ -272,7 +272,10 @@ class PullSchedule:
 
     # -- running --
 
-    def _run(self, index: int, task: Any) -> None:
+    def _run(self, index: int, task: Any, caller: bool = False) -> Any:
+        """Run one branch and record its outcome. The caller (the thread feeding ``reduce``)
+        gets the outcome back when it is the one at the cursor (``_END`` otherwise), taken in
+        the same lock round-trip as recording it."""
         plan = self._plan
         attempts = 1
         started = time.monotonic()
@@ -292,12 +295,19 @@ class PullSchedule:
                 if entry is not None and time.monotonic() > entry[0]:
                     outcome = _failure(plan, index, task, _timeout_error(plan, index, task))
         ended = time.monotonic()
+        handed = _END
         with self._lock:
             kept = self._record_locked(index, task, outcome, started, ended)
+            if caller and kept and index == self._cursor and self._fatal is None:
+                handed = self._done.pop(index)
+                self._cursor += 1
         if kept and plan.sink is not None:
-            if type(outcome) is not BranchFailure:
-                outcome = _outcome(plan, index, task, outcome, attempts)
-            plan.sink(outcome)
+            plan.sink(
+                outcome
+                if type(outcome) is BranchFailure
+                else _outcome(plan, index, task, outcome, attempts)
+            )
+        return handed
 
     def _grow_locked(self, most: int) -> int:
         """How many more worker loops to submit (at most ``most``): up to ``concurrency`` loops,
@@ -434,7 +444,9 @@ class PullSchedule:
             if entry is not _END:
                 return entry
             if claimed is not None:
-                self._run(*claimed)
+                entry = self._run(*claimed, caller=True)
+                if entry is not _END:
+                    return entry
 
     def __iter__(self) -> Iterator[Any]:
         if self._first_k:
