@@ -34,6 +34,16 @@ TAG = "__flowc__"
 
 _SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # stateless, reusable
+# The C encoder behind _ENCODER, built once: ``JSONEncoder.encode`` builds it again on every call,
+# which costs more than encoding a small state. Without a markers dict (no cycle check), so it is
+# given only dicts of scalars, which cannot hold a cycle. None where the C speedups are missing.
+_FLAT_ENCODER = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    if json.encoder.c_make_encoder is not None  # type: ignore[attr-defined]
+    else None
+)
 
 
 class StateSerializationError(FlowRuntimeError, TypeError):
@@ -240,8 +250,11 @@ class SerializationRegistry:
     def encode_state(self, values: Mapping[str, Any]) -> str:
         """The JSON text of a state's values. Raises before returning if any value cannot be
         written, so a caller that encodes first never writes half a state."""
-        if all(type(value) in _SCALARS for value in values.values()):
-            return _ENCODER.encode(values if type(values) is dict else dict(values))
+        if _SCALARS.issuperset(map(type, values.values())):
+            flat = values if type(values) is dict else dict(values)
+            if _FLAT_ENCODER is not None:
+                return "".join(_FLAT_ENCODER(flat, 0))
+            return _ENCODER.encode(flat)
         return _ENCODER.encode(
             {key: self.to_jsonable(value, key, key) for key, value in values.items()}
         )
