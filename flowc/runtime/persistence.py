@@ -209,8 +209,11 @@ class AsyncBaseStatePersister(AsyncBaseStateLoader, AsyncBaseStateSaver, abc.ABC
 # -- helpers shared by the persisters ------------------------------------------------------------
 
 
+_STATUSES = ("completed", "failed")
+
+
 def _check_status(status: str) -> None:
-    if status not in ("completed", "failed"):
+    if status not in _STATUSES:
         raise PersisterConfigError(
             f"status must be 'completed' or 'failed', got {status!r}",
             hints=("the step loop saves 'completed' after a step and 'failed' when it raised",),
@@ -287,32 +290,27 @@ def _create_schema(connection: sqlite3.Connection, table: str) -> None:
     )
 
 
-@dataclass(slots=True)
-class _Ticket:
-    """One queued row (or, with ``row=None``, a barrier); ``done`` once its batch finished,
-    ``error`` if that batch failed."""
-
-    row: tuple[Any, ...] | None
-    done: bool = False
-    error: BaseException | None = None
-
-
 @dataclass(eq=False)
 class _GroupCommitter:
     """Writes queued rows in batches from one thread and one connection, in queue order.
 
     A batch is everything queued while the previous batch was being committed (plus what
     arrives during a short linger), so the number of commits — and fsyncs — grows with elapsed
-    time, not with the number of rows. Queueing takes a plain lock for a few dict and list
-    operations; sleeping and waking use a separate condition, touched once per batch.
+    time, not with the number of rows. Rows are numbered as they are queued; ``finished`` is the
+    number of the last row whose batch is over, so waiting for a row is waiting for ``finished``
+    to reach its number (no object per row). Queueing takes a plain lock for a list append, a
+    counter and a dict entry; sleeping and waking use a separate condition, touched once per
+    batch and only when someone sleeps on it.
     """
 
     settings: _Settings
-    lock: threading.Lock = field(default_factory=threading.Lock)  # queue and last_by_app
+    lock: threading.Lock = field(default_factory=threading.Lock)  # queue, counters, last_by_app
     cond: threading.Condition = field(default_factory=threading.Condition)  # sleep/wake
-    queue: list[_Ticket] = field(default_factory=list)
-    last_by_app: dict[tuple[str, str], _Ticket] = field(default_factory=dict)
-    failures: list[BaseException] = field(default_factory=list)
+    queue: list[tuple[Any, ...]] = field(default_factory=list)
+    queued: int = 0  # rows ever queued: the number of the last one
+    finished: int = 0  # rows whose batch is over (committed, or failed and rolled back)
+    last_by_app: dict[tuple[str, str], int] = field(default_factory=dict)  # app -> last row no.
+    failures: list[tuple[int, int, BaseException]] = field(default_factory=list)  # not reported
     thread: threading.Thread | None = None
     idle: bool = False
     waiters: int = 0
@@ -320,14 +318,15 @@ class _GroupCommitter:
     commits: int = 0
     pid: int = field(default_factory=os.getpid)
 
-    def submit(self, row: tuple[Any, ...] | None) -> _Ticket:
-        ticket = _Ticket(row)
+    def submit(self, row: tuple[Any, ...]) -> int:
+        """Queue ``row`` (partition key and app id first); its number, for :meth:`wait`."""
         with self.lock:
             if self.closing:
                 raise PersistenceError("the persister is closed; no more states can be saved")
-            self.queue.append(ticket)
-            if row is not None:
-                self.last_by_app[(row[0], row[1])] = ticket
+            self.queue.append(row)
+            self.queued = number = self.queued + 1
+            self.last_by_app[row[0], row[1]] = number
+            wake, self.idle = self.idle, False  # only the first row after a sleep wakes it
             start = self.thread is None
             if start:
                 self.thread = threading.Thread(
@@ -335,49 +334,50 @@ class _GroupCommitter:
                 )
         if start:
             self.thread.start()  # type: ignore[union-attr]
-        elif self.idle:
+        elif wake:
             with self.cond:
                 self.cond.notify_all()
-        return ticket
+        return number
 
-    def wait(self, ticket: _Ticket) -> None:
-        """Return once ``ticket``'s batch is committed; raise if it, or a batch of rows whose
+    def wait(self, number: int) -> None:
+        """Return once row ``number``'s batch is committed; raise if it, or a batch of rows whose
         savers did not wait, failed."""
-        self._await(ticket)
-        with self.lock:
-            failures, self.failures = self.failures, []
-        if ticket.error is not None:
-            raise _as_persistence_error(ticket.error)
-        if failures:
-            raise _as_persistence_error(failures[0])
+        self._await(number)
+        self._raise_failures(number)
 
     def flush(self, app: tuple[str, str] | None = None) -> None:
-        """Wait until every row queued so far (given ``app``: that app's rows) is committed."""
+        """Wait until every row queued so far (given ``app``: that app's rows) is committed;
+        without ``app``, raise the first failure no saver was told about."""
         if app is not None:
-            last = self.last_by_app.get(app)
-            if last is not None:
-                self._await(last)
+            number = self.last_by_app.get(app)
+            if number is not None:
+                self._await(number)
             return
-        with self.lock:
-            pending = not self.closing and (bool(self.queue) or not self.idle)
-        if pending and self.thread is not None:
-            self.wait(self.submit(None))  # a barrier: FIFO, so everything before it is done
-            return
+        self._await(self.queued)
+        self._raise_failures(None)
+
+    def _raise_failures(self, number: int | None) -> None:
         with self.lock:
             failures, self.failures = self.failures, []
+        for first, last, error in failures:
+            if number is not None and first <= number <= last:
+                raise _as_persistence_error(error)
         if failures:
-            raise _as_persistence_error(failures[0])
+            raise _as_persistence_error(failures[0][2])
 
-    def _await(self, ticket: _Ticket) -> None:
-        """Block until ``ticket`` is done; a waiter ends the committer's linger."""
-        if ticket.done:
+    def _await(self, number: int) -> None:
+        """Block until row ``number``'s batch is over; a waiter ends the committer's linger."""
+        if self.finished >= number:
             return
         with self.cond:
             self.waiters += 1
             self.cond.notify_all()
             try:
-                while not ticket.done:
-                    self.cond.wait()
+                while self.finished < number:
+                    thread = self.thread  # started (ident set) and gone: nobody will write
+                    if thread is not None and thread.ident is not None and not thread.is_alive():
+                        raise PersistenceError("the committer thread stopped; rows were lost")
+                    self.cond.wait(0.5)
             finally:
                 self.waiters -= 1
 
@@ -393,17 +393,17 @@ class _GroupCommitter:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
-    def _next_batch(self) -> list[_Ticket] | None:
+    def _next_batch(self) -> list[tuple[Any, ...]] | None:
         """Sleep until rows are queued, linger while nobody waits, and take them all; None
         once closing with nothing left."""
         with self.cond:
             while True:
                 with self.lock:
                     if self.queue or self.closing:
+                        self.idle = False
                         break
-                    self.idle = True  # from here on, submit() wakes us
+                    self.idle = True  # from here on, the next submit() wakes us
                 self.cond.wait(0.5)
-                self.idle = False
             deadline = time.monotonic() + self.settings.linger_s
             while not self.waiters and not self.closing:
                 remaining = deadline - time.monotonic()
@@ -415,37 +415,36 @@ class _GroupCommitter:
             if not batch and self.closing:
                 return None
             if len(self.last_by_app) > 10_000:  # forget apps whose rows are all written
-                self.last_by_app = {k: t for k, t in self.last_by_app.items() if not t.done}
+                done = self.finished
+                self.last_by_app = {k: n for k, n in self.last_by_app.items() if n > done}
         return batch
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
         insert_sql = self.settings.insert_sql
         while (batch := self._next_batch()) is not None:
-            rows = [t.row for t in batch if t.row is not None]
             error: BaseException | None = None
-            if rows:
+            try:
+                if connection is None:
+                    connection = _open_connection(self.settings)
+                connection.execute("BEGIN IMMEDIATE")
                 try:
-                    if connection is None:
-                        connection = _open_connection(self.settings)
-                    connection.execute("BEGIN IMMEDIATE")
-                    try:
-                        connection.executemany(insert_sql, rows)
-                        connection.execute("COMMIT")
-                    except BaseException:
-                        connection.execute("ROLLBACK")
-                        raise
-                except Exception as exc:
-                    error = exc
-                self.commits += 1
-            for ticket in batch:
-                ticket.error = error if ticket.row is not None else None
-                ticket.done = True
-            if error is not None:
-                with self.lock:
-                    self.failures.append(error)
-            with self.cond:
-                self.cond.notify_all()
+                    connection.executemany(insert_sql, batch)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+            except Exception as exc:
+                error = exc
+            self.commits += 1
+            with self.lock:
+                first = self.finished + 1
+                self.finished += len(batch)
+                if error is not None:
+                    self.failures.append((first, self.finished, error))
+            if self.waiters:
+                with self.cond:
+                    self.cond.notify_all()
         if connection is not None:
             connection.close()
 
@@ -553,6 +552,7 @@ class SQLitePersister(BaseStatePersister):
         self.registry = registry or SerializationRegistry.default()
         self.wait_for_commit = wait_for_commit
         self._store: _SQLiteStore | None = None
+        self._child: SQLitePersister | None = None
 
     # -- sharing --------------------------------------------------------------------------------
 
@@ -575,20 +575,31 @@ class SQLitePersister(BaseStatePersister):
     def copy(self) -> SQLitePersister:
         """A persister for a child application: same database, same connections and committer
         (no new connection), saves that return once queued. The parent's next save waits for
-        them, because commits happen in order."""
-        child = object.__new__(SQLitePersister)
-        child.__dict__.update(self.__dict__)
-        child._store = self._shared()
-        child.wait_for_commit = False
+        them, because commits happen in order. A copy holds nothing of its own, so one copy
+        serves every child of this persister (a map asks for one per branch), and a copy's copy
+        is the copy itself."""
+        store = self._shared()
+        if not self.wait_for_commit:
+            return self
+        child = self._child
+        if child is None or child._store is not store:
+            child = object.__new__(SQLitePersister)
+            child.__dict__.update(self.__dict__)
+            child._store = store
+            child._child = None
+            child.wait_for_commit = False
+            self._child = child
         return child
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_store"] = None
+        state["_child"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._child = None
         # In another process no parent shares our queue, so nobody would wait for our rows:
         # each save waits for its own commit there.
         self.wait_for_commit = True
@@ -632,7 +643,8 @@ class SQLitePersister(BaseStatePersister):
     ) -> None:
         """Queue one row; with ``wait_for_commit`` return only once it is committed. The state is
         encoded first, so a value that cannot be persisted raises before anything is queued."""
-        _check_status(status)
+        if status not in _STATUSES:
+            _check_status(status)
         text = self.registry.encode_state(state_values(state))
         row = (
             PARTITION_KEY_DEFAULT if partition_key is None else partition_key,
@@ -643,9 +655,9 @@ class SQLitePersister(BaseStatePersister):
             text,
         )
         committer = self._shared().committer
-        ticket = committer.submit(row)
+        number = committer.submit(row)
         if self.wait_for_commit:
-            committer.wait(ticket)
+            committer.wait(number)
 
     def flush(self) -> None:
         """Wait until every state saved so far through this persister or its copies is durable."""
@@ -761,9 +773,9 @@ class AsyncSQLitePersister(AsyncBaseStatePersister):
         text = sync.registry.encode_state(state_values(state))  # errors before any write
         row = (partition_key or PARTITION_KEY_DEFAULT, app_id, sequence_id, position, status, text)
         committer = sync._shared().committer
-        ticket = committer.submit(row)
+        number = committer.submit(row)
         if sync.wait_for_commit:
-            await asyncio.to_thread(committer.wait, ticket)
+            await asyncio.to_thread(committer.wait, number)
 
     async def load(
         self,
