@@ -75,9 +75,18 @@ def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
 def _synchronous(task: SubGraphTask) -> bool:
     saver, loader = task.state_persister, task.state_initializer
     return not (
-        (saver is not None and inspect.iscoroutinefunction(getattr(saver, "save", None)))
-        or (loader is not None and inspect.iscoroutinefunction(getattr(loader, "load", None)))
+        (saver is not None and _is_async(saver, "save"))
+        or (loader is not None and loader is not saver and _is_async(loader, "load"))
     )
+
+
+def _is_async(persister: Any, method: str) -> bool:
+    """Burr's persisters say so with ``is_async()`` (cheaper than inspecting the method, which a
+    map would do for every branch); anything else is inspected."""
+    is_async = getattr(persister, "is_async", None)
+    if is_async is not None:
+        return bool(is_async())
+    return inspect.iscoroutinefunction(getattr(persister, method, None))
 
 
 def _run_saved(parent: ParentRun, task: SubGraphTask, action: Any) -> Any:
