@@ -497,6 +497,22 @@ class FlowIR(nx.MultiDiGraph):
         for source in self.nodes:
             yield from self.outgoing(source)
 
+    def arrow_table(self) -> dict[str, list[tuple[str, Transition]]]:
+        """Every node's outgoing arrows as ``(target, transition)`` in the order they are tried,
+        for all nodes at once (in node order): what a pass over every arrow reads once instead
+        of calling ``outgoing`` per node."""
+        table: dict[str, list[tuple[str, Transition]]] = {}
+        for source, targets in self._succ.items():
+            arrows = [
+                (target, data["edge"])
+                for target, keyed in targets.items()
+                for data in keyed.values()
+            ]
+            if len(arrows) > 1:
+                arrows.sort(key=_order_of_arrow)
+            table[source] = arrows
+        return table
+
     def outgoing(self, source: str) -> list[tuple[str, str, Transition]]:
         """The arrows leaving ``source`` in the order they are tried."""
         arrows = [
@@ -551,6 +567,10 @@ class FlowIR(nx.MultiDiGraph):
         return self.same_as(other)
 
     __hash__ = object.__hash__  # identity: a graph is mutable while it is being built
+
+
+def _order_of_arrow(arrow: tuple[str, Transition]) -> int:
+    return arrow[1].order
 
 
 def _declarations(ir: FlowIR) -> tuple[Declaration, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flowc.compiler.ast import TypeRef
 from flowc.compiler.checks.common import did_you_mean, error
 from flowc.compiler.checks.facts import FlowFacts, flow_facts
-from flowc.compiler.ir import FlowIR, StateFieldSpec
+from flowc.compiler.ir import FlowIR, StateFieldSpec, Transition
 from flowc.errors import Diagnostic, Span
 from flowc.runtime.expression import (
     Attribute,
@@ -66,10 +66,9 @@ def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Dia
             known.setdefault(map_node.items.var.name, map_node.items.var.span)
     types = {name: from_type_ref(spec.type) for name, spec in schema.items()}
     for scope in facts.scopes:
-        for source, target, arrow in scope.transitions():
+        for source, target, arrow in _conditional_arrows(facts.shape(scope).arrows):
             condition = arrow.condition
-            if condition is None:
-                continue
+            assert condition is not None
             fallback = condition.span
             for key in condition.expression.reads:
                 if key in known:
@@ -84,6 +83,15 @@ def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Dia
                     related=related,
                 )
             yield from TypeChecker(types, fallback).check(condition.expression)
+
+
+def _conditional_arrows(
+    arrows: dict[str, list[tuple[str, Transition]]],
+) -> Iterator[tuple[str, str, Transition]]:
+    for source, leaving in arrows.items():
+        for target, arrow in leaving:
+            if arrow.condition is not None:
+                yield source, target, arrow
 
 
 def from_type_ref(ref: TypeRef) -> Type | None:

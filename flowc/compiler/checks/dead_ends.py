@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import networkx as nx
-
 from flowc.compiler.checks.common import error
 from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import ENTRY, HALT, FlowIR, NodeKind
@@ -23,8 +21,9 @@ def check_dead_ends(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diag
     for scope in facts.scopes:
         if ENTRY not in scope:
             continue
-        reached = nx.descendants(scope, ENTRY)
-        looping = set().union(*facts.trapped_cycles(scope))
+        shape = facts.shape(scope)
+        reached = shape.reached
+        looping = set().union(*shape.trapped)
         if HALT not in reached and looping:
             continue  # check_loops names the loop that keeps the flow from ending
         if HALT not in reached:
@@ -37,7 +36,7 @@ def check_dead_ends(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diag
                 f"add an arrow to `end` from the step that finishes, e.g. `{last} -> end`",
             )
             continue
-        finishing = nx.ancestors(scope, HALT)
+        finishing = shape.finishing
         for node in scope.steps():
             name = node.name
             if name not in reached or name in finishing or name in looping:

@@ -8,7 +8,7 @@ whose .flow declaration omits ``reads`` or ``writes`` counts with its callable's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -16,12 +16,14 @@ import networkx as nx
 from flowc.compiler.checks.imported import ActionKeys, PythonObjects
 from flowc.compiler.ir import (
     ENTRY,
+    HALT,
     ActionNode,
     FlowIR,
     GraphNode,
     ItemsFromState,
     Key,
     MapNode,
+    Transition,
     iter_scopes,
 )
 from flowc.errors import Span
@@ -37,6 +39,42 @@ class Read:
     in_condition: bool = False
 
 
+class ScopeShape:
+    """The shape of one scope's graph, each part worked out once, when a check first asks:
+    every step's arrows in the order they are tried, what the entry reaches, what reaches the
+    halt, and the loops no step can leave. Plain dict walks over networkx's adjacency (its
+    traversal functions cost several times more per node)."""
+
+    __slots__ = ("_finishing", "_reached", "_trapped", "arrows", "scope")
+
+    def __init__(self, scope: FlowIR) -> None:
+        self.scope = scope
+        self.arrows = scope.arrow_table()
+        self._reached: set[str] | None = None
+        self._finishing: set[str] | None = None
+        self._trapped: list[set[str]] | None = None
+
+    @property
+    def reached(self) -> set[str]:
+        """The nodes a path from ``start`` reaches (``nx.descendants``); the scope has one."""
+        if self._reached is None:
+            self._reached = reachable(self.scope._succ, ENTRY)
+        return self._reached
+
+    @property
+    def finishing(self) -> set[str]:
+        """The nodes with a path to ``end`` (``nx.ancestors``); the scope has one."""
+        if self._finishing is None:
+            self._finishing = reachable(self.scope._pred, HALT)
+        return self._finishing
+
+    @property
+    def trapped(self) -> list[set[str]]:
+        if self._trapped is None:
+            self._trapped = trapped_cycles(self.scope, self.arrows)
+        return self._trapped
+
+
 @dataclass(slots=True)
 class FlowFacts:
     scopes: tuple[FlowIR, ...]
@@ -47,13 +85,21 @@ class FlowFacts:
     """Every key some step, reduce or map writes, anywhere in the flow."""
     python: PythonObjects | None = None
     """The flow's Python objects, imported (``None``: the checks do not import)."""
-    _trapped: dict[int, list[set[str]]] = field(default_factory=dict)
+    shapes: dict[int, ScopeShape] = field(default_factory=dict)
+
+    def shape(self, scope: FlowIR) -> ScopeShape:
+        return shape_of(self.shapes, scope)
 
     def trapped_cycles(self, scope: FlowIR) -> list[set[str]]:
-        found = self._trapped.get(id(scope))
-        if found is None:
-            found = self._trapped[id(scope)] = trapped_cycles(scope)
-        return found
+        return self.shape(scope).trapped
+
+
+def shape_of(shapes: dict[int, ScopeShape], scope: FlowIR) -> ScopeShape:
+    """``scope``'s shape from ``shapes`` (by ``id``), made on first use."""
+    found = shapes.get(id(scope))
+    if found is None:
+        found = shapes[id(scope)] = ScopeShape(scope)
+    return found
 
 
 def flow_facts(ir: FlowIR, python: PythonObjects | None = None) -> FlowFacts:
@@ -75,8 +121,10 @@ def flow_facts(ir: FlowIR, python: PythonObjects | None = None) -> FlowFacts:
     if python is not None:
         python.import_flow(scopes, actions.values())
         keys = {key: python.action_keys(action) for key, action in actions.items()}
-    dataflow = Dataflow(keys)
+    shapes: dict[int, ScopeShape] = {}
+    dataflow = Dataflow(keys, shapes)
     facts = FlowFacts(scopes, tuple(actions.values()), tuple(maps.values()), dataflow)
+    facts.shapes = shapes
     facts.written = dataflow.written_anywhere(ir)
     facts.python = python
     return facts
@@ -86,11 +134,16 @@ class Dataflow:
     """Free reads and writes of scopes and steps, each computed once per object. ``python_keys``
     holds, by ``id`` of the action, what importing found an action reads and writes."""
 
-    def __init__(self, python_keys: Mapping[int, ActionKeys] | None = None) -> None:
+    def __init__(
+        self,
+        python_keys: Mapping[int, ActionKeys] | None = None,
+        shapes: dict[int, ScopeShape] | None = None,
+    ) -> None:
         self._free: dict[int, list[Read]] = {}
         self._writes: dict[int, frozenset[str]] = {}
         self._step_writes: dict[int, frozenset[str]] = {}
         self._python_keys = python_keys or {}
+        self._shapes = {} if shapes is None else shapes
 
     def action_reads(self, node: ActionNode) -> tuple[Key, ...]:
         """The keys ``node`` reads: its .flow ``reads``, else what its callable declares."""
@@ -161,6 +214,9 @@ class Dataflow:
         return found
 
     def _analyse(self, scope: FlowIR) -> list[Read]:
+        """Must-written keys at each step as bit masks (one bit per key), iterated to a fixed
+        point in reverse postorder; then every read is tested against its step's mask. ``Read``
+        objects are made only for the reads found free."""
         if ENTRY not in scope:
             return []
         order = reverse_postorder(scope, ENTRY)
@@ -168,44 +224,56 @@ class Dataflow:
         predecessors = scope._pred
         bits: dict[str, int] = {}
 
-        def mask(keys: frozenset[str]) -> int:
-            value = 0
-            for key in keys:
-                value |= 1 << bits.setdefault(key, len(bits))
-            return value
+        def bit(key: str) -> int:
+            found = bits.get(key)
+            if found is None:
+                found = bits[key] = 1 << len(bits)
+            return found
 
-        writes = {name: mask(self.step_writes(nodes[name]["node"])) for name in order}
+        writes: dict[str, int] = {}
+        for name in order:
+            value = 0
+            for key in self.step_writes(nodes[name]["node"]):
+                value |= bit(key)
+            writes[name] = value
         everything = -1
-        available_in = dict.fromkeys(order, everything)
-        available_in[ENTRY] = 0
+        available_out = dict.fromkeys(order, everything)  # written once the step has run
+        available_out[ENTRY] = 0
+        inner = [(name, [p for p in predecessors[name] if p in writes]) for name in order[1:]]
+        available_in: dict[str, int] = {ENTRY: 0}
         changed = True
         while changed:
             changed = False
-            for name in order:
-                if name == ENTRY:
-                    continue
+            for name, sources in inner:
                 value = everything
-                for source in predecessors[name]:
-                    if source in available_in:
-                        value &= available_in[source] | writes[source]
-                if value != available_in[name]:
+                for source in sources:
+                    value &= available_out[source]
+                if value != available_in.get(name):
                     available_in[name] = value
+                    available_out[name] = value | writes[name]
                     changed = True
         free: list[Read] = []
+        arrows = shape_of(self._shapes, scope).arrows
         for name in order:
             node = nodes[name]["node"]
             before = available_in[name]
-            for read in self.step_reads(node):
-                if not before >> bits.setdefault(read.key, len(bits)) & 1:
-                    free.append(read)
-            after = before | writes[name]
-            for _, target, arrow in scope.outgoing(name):
-                if arrow.condition is None:
+            if type(node) is ActionNode:
+                missing = [k for k in self.action_reads(node) if not before & bit(k.name)]
+                if missing:
+                    free.extend(r for r in self.step_reads(node) if not before & bit(r.key))
+            else:
+                free.extend(r for r in self.step_reads(node) if not before & bit(r.key))
+            after = available_out[name]
+            for target, arrow in arrows[name]:
+                condition = arrow.condition
+                if condition is None:
                     continue
-                reader = f"the condition of `{name} -> {target}`"
-                for key in arrow.condition.expression.reads:
-                    if not after >> bits.setdefault(key, len(bits)) & 1:
-                        free.append(Read(key, arrow.condition.span, reader, in_condition=True))
+                missing_keys = [k for k in condition.expression.reads if not after & bit(k)]
+                if missing_keys:
+                    reader = f"the condition of `{name} -> {target}`"
+                    free.extend(
+                        Read(key, condition.span, reader, in_condition=True) for key in missing_keys
+                    )
         return free
 
 
@@ -231,25 +299,91 @@ def reverse_postorder(graph: nx.MultiDiGraph, source: str) -> list[str]:
     return postorder
 
 
-def trapped_cycles(scope: FlowIR) -> list[set[str]]:
+def reachable(adjacency: Mapping[str, Mapping[str, object]], source: str) -> set[str]:
+    """The nodes a path of at least one arrow leads to from ``source`` (``source`` excluded, as
+    in ``nx.descendants``), following ``adjacency`` (a graph's ``_succ``, or ``_pred`` for
+    ancestors)."""
+    seen = {source}
+    stack = [source]
+    while stack:
+        for target in adjacency[stack.pop()]:
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    seen.discard(source)
+    return seen
+
+
+def trapped_cycles(
+    scope: FlowIR, arrows: Mapping[str, list[tuple[str, Transition]]] | None = None
+) -> list[set[str]]:
     """The strongly connected components (with a cycle) that no step can leave: at each of their
     steps the first default arrow stays inside and no earlier conditional arrow leaves. A step
-    with no default arrow can always leave (when no condition holds, the flow stops)."""
+    with no default arrow can always leave (when no condition holds, the flow stops). In the
+    order ``nx.strongly_connected_components`` yields them."""
+    table = scope.arrow_table() if arrows is None else arrows
+    successors = scope._succ
     trapped = []
-    for component in nx.strongly_connected_components(scope):
+    for component in strongly_connected_components(successors):
         if len(component) == 1:
             (only,) = component
-            if only not in scope._succ[only]:
+            if only not in successors[only]:
                 continue
-        if not any(_can_leave(scope, name, component) for name in component):
+        if not any(_can_leave(table[name], component) for name in component):
             trapped.append(component)
     return trapped
 
 
-def _can_leave(scope: FlowIR, name: str, component: set[str]) -> bool:
-    for _, target, arrow in scope.outgoing(name):
+def strongly_connected_components(
+    successors: Mapping[str, Mapping[str, object]],
+) -> Iterator[set[str]]:
+    """The components of the graph ``successors`` describes, as networkx's non-recursive Tarjan
+    finds them (same visiting order, so the same order out), over plain dicts."""
+    preorder: dict[str, int] = {}
+    lowlink: dict[str, int] = {}
+    found: set[str] = set()
+    pending: list[str] = []
+    counter = 0
+    neighbours = {name: iter(targets) for name, targets in successors.items()}
+    for source in successors:
+        if source in found:
+            continue
+        queue = [source]
+        while queue:
+            node = queue[-1]
+            if node not in preorder:
+                counter += 1
+                preorder[node] = counter
+            descended = False
+            for target in neighbours[node]:
+                if target not in preorder:
+                    queue.append(target)
+                    descended = True
+                    break
+            if descended:
+                continue
+            low = own = preorder[node]
+            for target in successors[node]:
+                if target not in found:
+                    other = lowlink[target] if preorder[target] > own else preorder[target]
+                    if other < low:
+                        low = other
+            lowlink[node] = low
+            queue.pop()
+            if low == own:
+                component = {node}
+                while pending and preorder[pending[-1]] > own:
+                    component.add(pending.pop())
+                found.update(component)
+                yield component
+            else:
+                pending.append(node)
+
+
+def _can_leave(arrows: list[tuple[str, Transition]], component: set[str]) -> bool:
+    for target, arrow in arrows:
         if target not in component:
             return True
-        if arrow.is_default:
+        if arrow.condition is None:
             return False
     return True

@@ -20,9 +20,11 @@ F_ENDLESS_LOOP = "F217"
 def check_loops(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
     facts = facts or flow_facts(ir)
     for scope in facts.scopes:
-        for cycle in facts.trapped_cycles(scope):
+        shape = facts.shape(scope)
+        for cycle in shape.trapped:
             order = [name for name in scope.nodes if name in cycle]
-            closing = _first_default(scope, order[-1]) or _first_default(scope, order[0])
+            arrows = shape.arrows
+            closing = _first_default(arrows[order[-1]]) or _first_default(arrows[order[0]])
             path = " → ".join([*order, order[0]])
             yield error(
                 F_ENDLESS_LOOP,
@@ -33,5 +35,5 @@ def check_loops(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnost
             )
 
 
-def _first_default(scope: FlowIR, name: str) -> Transition | None:
-    return next((arrow for _, _, arrow in scope.outgoing(name) if arrow.is_default), None)
+def _first_default(arrows: list[tuple[str, Transition]]) -> Transition | None:
+    return next((arrow for _, arrow in arrows if arrow.is_default), None)

@@ -16,11 +16,11 @@ F_SHADOWED = "F218"
 def check_shadowed(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
     facts = facts or flow_facts(ir)
     for scope in facts.scopes:
-        for source in scope.nodes:
-            if source == ENTRY:
+        for source, arrows in facts.shape(scope).arrows.items():
+            if source == ENTRY or len(arrows) < 2:
                 continue  # several entries are check_entry's
             default = None
-            for _, target, arrow in scope.outgoing(source):
+            for target, arrow in arrows:
                 if default is None:
                     if arrow.is_default:
                         default = (target, arrow)

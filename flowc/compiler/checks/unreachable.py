@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import networkx as nx
-
 from flowc.compiler.checks.common import error
 from flowc.compiler.checks.facts import FlowFacts, flow_facts
 from flowc.compiler.ir import ENTRY, FlowIR, NodeKind
@@ -19,7 +17,7 @@ def check_unreachable(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Di
     for scope in facts.scopes:
         if ENTRY not in scope:
             continue  # reported by check_entry; everything would be unreachable
-        reached = nx.descendants(scope, ENTRY)
+        reached = facts.shape(scope).reached
         for node in scope.steps():
             if node.name in reached or node.kind is NodeKind.UNKNOWN:
                 continue

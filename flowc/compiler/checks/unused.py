@@ -112,9 +112,10 @@ def _fields(ir: FlowIR, facts: FlowFacts) -> Iterator[Diagnostic]:
         if task_key is not None and task_key.field_path:
             touched.add(task_key.field_path[0])
     for scope in facts.scopes:
-        for _, _, arrow in scope.transitions():
-            if arrow.condition is not None:
-                touched.update(arrow.condition.expression.reads)
+        for arrows in facts.shape(scope).arrows.values():
+            for _, arrow in arrows:
+                if arrow.condition is not None:
+                    touched.update(arrow.condition.expression.reads)
     reads = facts.dataflow.action_reads
     undeclared = any(isinstance(a, ActionNode) and not reads(a) for a in facts.actions)
     if undeclared:
