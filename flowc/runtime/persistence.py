@@ -248,9 +248,29 @@ class _Settings:
     def insert_sql(self) -> str:
         return (
             f"INSERT INTO {self.table_name} "
-            "(partition_key, app_id, sequence_id, position, status, state) "
-            "VALUES (?, ?, ?, ?, ?, ?)"
+            "(partition_key, app_id, sequence_id, position, status, state, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
+
+
+def _created_at() -> str:
+    """The time of a batch as the table's default would write it (``strftime('%Y-%m-%dT%H:%M:%fZ',
+    'now')``): one timestamp per commit, not one ``strftime`` per row (about a third of what
+    SQLite spent inserting a small row)."""
+    now = dt.datetime.now(dt.UTC)
+    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z"
+
+
+def _write_batch(connection: sqlite3.Connection, sql: str, batch: list[tuple[Any, ...]]) -> None:
+    """Insert ``batch`` in one transaction, in queue order: all of it or none."""
+    created_at = _created_at()
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.executemany(sql, [(*row, created_at) for row in batch])
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def _open_connection(settings: _Settings) -> sqlite3.Connection:
@@ -427,13 +447,7 @@ class _GroupCommitter:
             try:
                 if connection is None:
                     connection = _open_connection(self.settings)
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    connection.executemany(insert_sql, batch)
-                    connection.execute("COMMIT")
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
+                _write_batch(connection, insert_sql, batch)
             except Exception as exc:
                 error = exc
             self.commits += 1

@@ -27,7 +27,7 @@ from typing import Any
 
 from flowc.runtime.application import ApplicationContext, ParentPointer
 from flowc.runtime.parallel.tasks import ParentRun, SubGraphTask
-from flowc.runtime.step import arun_action, run_action
+from flowc.runtime.step import arun_action, run_action, run_plan
 
 
 def _visible_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +64,12 @@ def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
         return _run_full(parent, task)
     if task.tracker is not None:
         return _run_full(parent, task)
+    plans = graph.straight_plans
+    if plans is not None:  # the same actions every time, none asking for __context
+        state, inputs = task.state, task.inputs
+        for plan in plans:
+            state = run_plan(plan, state, inputs, None)[1]
+        return state
     if action is None:
         return _walk(parent, task)
     context = None
