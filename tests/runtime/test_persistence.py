@@ -67,6 +67,19 @@ def test_load_returns_the_latest_save_of_an_app(persister) -> None:
     assert loaded["created_at"]
 
 
+def test_sqlite_rows_are_stamped_in_utc_as_sqlite_writes_its_own_default(tmp_path: Path) -> None:
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with SQLitePersister(tmp_path / "s.db") as p:
+        p.save("pk", "app", 0, "a", State({"n": 1}), "completed")
+        stamped = p.load("pk", "app")["created_at"]
+        (sqlite_default,) = p.connection.execute(
+            "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+        ).fetchone()
+    assert len(stamped) == len(sqlite_default) and stamped[-1] == sqlite_default[-1] == "Z"
+    when = dt.datetime.strptime(stamped, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    assert before <= when <= dt.datetime.now(dt.UTC)
+
+
 def test_load_by_sequence_id_and_missing_rows(persister) -> None:
     persister.save("pk", "app", 1, "a", State({"n": 1}), "completed")
     persister.save("pk", "app", 2, "b", State({"n": 2}), "completed")
