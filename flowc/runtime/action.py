@@ -113,13 +113,19 @@ class FunctionBasedAction(SingleStepAction):
         writes: Sequence[str],
         bound: dict[str, Any] | None = None,
         name: str | None = None,
+        *,
+        parameters: Sequence[inspect.Parameter] | None = None,
     ) -> None:
+        """``parameters``: ``fn``'s signature, when the caller has it already (inspecting it is
+        most of what making an action costs; a build makes thousands over the same function)."""
         self._fn = fn
         self._reads = list(reads)
         self._writes = list(writes)
         self._bound = dict(bound or {})
         self._name = name
-        parameters = list(inspect.signature(fn).parameters.values())
+        if parameters is None:
+            parameters = inspect.signature(fn).parameters.values()
+        parameters = list(parameters)
         if not parameters:
             raise ActionDefinitionError(
                 f"action function {fn.__qualname__} must take the state as its first parameter",
@@ -167,13 +173,20 @@ class FunctionBasedAction(SingleStepAction):
 
     def bind(self, **kwargs: Any) -> FunctionBasedAction:
         clone = FunctionBasedAction(
-            self._fn, self._reads, self._writes, {**self._bound, **kwargs}, self._name
+            self._fn,
+            self._reads,
+            self._writes,
+            {**self._bound, **kwargs},
+            self._name,
+            parameters=self._parameters,
         )
         clone.origin = self.origin
         return clone
 
     def with_name(self, name: str) -> FunctionBasedAction:
-        clone = FunctionBasedAction(self._fn, self._reads, self._writes, self._bound, name)
+        clone = FunctionBasedAction(
+            self._fn, self._reads, self._writes, self._bound, name, parameters=self._parameters
+        )
         clone.origin = self.origin
         return clone
 
