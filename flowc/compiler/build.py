@@ -23,6 +23,7 @@ How each IR node becomes runtime objects:
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -88,7 +89,45 @@ def build_application(
     factory) runs map branches; ``persister`` saves every step (and, with ``resume=True`` and the
     ``app_id`` of an earlier run, loads where that run stopped); ``tracker`` and ``hooks`` observe
     it; ``progress`` hears about every map branch as it finishes (``flowc run``'s progress bars).
+
+    The cyclic garbage collector is paused while it builds, as ``compile_source`` pauses it while
+    it compiles: the build makes tens of thousands of objects that all live as long as the
+    application, and the collector would rescan them again and again (a third of the build time
+    of a 10,000-action flow).
     """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_application(
+            ir,
+            state=state,
+            executor=executor,
+            persister=persister,
+            tracker=tracker,
+            app_id=app_id,
+            partition_key=partition_key,
+            resume=resume,
+            hooks=hooks,
+            progress=progress,
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build_application(
+    ir: FlowIR,
+    *,
+    state: Mapping[str, Any] | State | None,
+    executor: Any,
+    persister: Any,
+    tracker: Any,
+    app_id: str | None,
+    partition_key: str | None,
+    resume: bool,
+    hooks: Sequence[Any],
+    progress: MapProgress | None,
+) -> Application:
     builder = _Builder(progress)
     graph = builder.graph(ir)
     entry = ir.entry
@@ -371,9 +410,9 @@ def scope_transitions(scope: FlowIR) -> list[Transition]:
     conditional ``-> end`` are guarded by that condition's negation, so they are taken only when
     the end arrow would not have been; arrows after an unconditional one can never be taken."""
     made: list[Transition] = []
-    for source in scope.nodes:
+    for source, arrows in scope.arrow_table().items():
         stops: list[Condition] = []
-        for _, target, edge in scope.outgoing(source):
+        for target, edge in arrows:
             if source == "start" or (stops and stops[-1].is_default):
                 continue
             condition = (

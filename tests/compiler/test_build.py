@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import textwrap
 from pathlib import Path
@@ -263,3 +264,31 @@ def test_binding_an_unknown_parameter_is_f411(flow) -> None:
         build_application(compiled.ir)
     assert caught.value.code == "F411"
     assert caught.value.span.line == 4
+
+
+def test_the_build_leaves_the_garbage_collector_as_it_found_it(flow, tmp_path: Path) -> None:
+    compiled = flow("""
+        from MOD import bump
+        state { n: int = 1 }
+        action b = bump reads n writes n
+        start -> b -> end
+    """)
+    broken = compile_source(
+        "action a = no_such_module_xyz:fn writes n\nstart -> a -> end\n",
+        str(tmp_path / "broken.flow"),
+        import_python=False,
+    )
+    was_enabled = gc.isenabled()
+    try:
+        gc.enable()
+        build_application(compiled.ir)
+        assert gc.isenabled()
+        with pytest.raises(FlowBuildError):
+            build_application(broken.ir)
+        assert gc.isenabled()  # restored when the build fails too
+        gc.disable()
+        build_application(compiled.ir)
+        assert not gc.isenabled()  # a caller's pause is kept
+    finally:
+        if was_enabled:
+            gc.enable()
