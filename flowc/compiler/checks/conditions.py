@@ -10,8 +10,10 @@ strings and numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 from flowc.compiler.ast import TypeRef
 from flowc.compiler.checks.common import did_you_mean, error
@@ -148,37 +150,42 @@ class TypeChecker:
         self.found.append(error(F_CONDITION_TYPE, message, self._span(node), hint))
 
     def infer(self, node: Expression) -> Type | None:
-        match node:
-            case Literal(value=value):
-                kind = "none" if value is None else type(value).__name__
-                return Type(frozenset({kind}))
-            case Name(id=key):
-                return self.types.get(key)
-            case Attribute():
-                self.infer(node.value)
-                return None
-            case Index():
-                return self._index(node)
-            case Call():
-                return self._call(node)
-            case Unary(op=op, operand=operand):
-                inner = self.infer(operand)
-                return Type(frozenset({"bool"})) if op == "not" else inner
-            case Binary():
-                return self._binary(node)
-            case Compare():
-                self._compare(node)
-                return Type(frozenset({"bool"}))
-            case BoolOp(values=values):
-                return _union([self.infer(v) for v in values])
-            case ListLiteral(items=items):
-                return Type(frozenset({"list"}), item=_union([self.infer(i) for i in items]))
-            case Conditional(test=test, body=body, orelse=orelse):
-                self.infer(test)
-                return _union([self.infer(body), self.infer(orelse)])
+        handler = _INFER.get(type(node))
+        if handler is not None:
+            return handler(self, node)
         for child in node.children():
             self.infer(child)
         return None
+
+    def _literal(self, node: Literal) -> Type | None:
+        value = node.value
+        kind = "none" if value is None else type(value).__name__
+        return _SCALARS.get(kind) or Type(frozenset({kind}))
+
+    def _name(self, node: Name) -> Type | None:
+        return self.types.get(node.id)
+
+    def _attribute(self, node: Attribute) -> Type | None:
+        self.infer(node.value)
+        return None
+
+    def _unary(self, node: Unary) -> Type | None:
+        inner = self.infer(node.operand)
+        return BOOL if node.op == "not" else inner
+
+    def _comparison(self, node: Compare) -> Type | None:
+        self._compare(node)
+        return BOOL
+
+    def _bool_op(self, node: BoolOp) -> Type | None:
+        return _union([self.infer(v) for v in node.values])
+
+    def _list(self, node: ListLiteral) -> Type | None:
+        return Type(frozenset({"list"}), item=_union([self.infer(i) for i in node.items]))
+
+    def _conditional(self, node: Conditional) -> Type | None:
+        self.infer(node.test)
+        return _union([self.infer(node.body), self.infer(node.orelse)])
 
     def _index(self, node: Index) -> Type | None:
         base = self.infer(node.value)
@@ -315,3 +322,28 @@ def _union(types: list[Type | None]) -> Type | None:
     for kind in types:
         kinds |= kind.kinds  # type: ignore[union-attr]
     return Type(kinds)
+
+
+_SCALARS: Mapping[str, Type] = MappingProxyType(
+    {kind: Type(frozenset({kind})) for kind in ("int", "float", "bool", "str", "none")}
+)
+"""One ``Type`` per scalar kind, shared (a literal's type is made once, not per literal)."""
+BOOL = _SCALARS["bool"]
+
+_INFER: Mapping[type, Callable[[TypeChecker, Any], Type | None]] = MappingProxyType(
+    {
+        Literal: TypeChecker._literal,
+        Name: TypeChecker._name,
+        Attribute: TypeChecker._attribute,
+        Index: TypeChecker._index,
+        Call: TypeChecker._call,
+        Unary: TypeChecker._unary,
+        Binary: TypeChecker._binary,
+        Compare: TypeChecker._comparison,
+        BoolOp: TypeChecker._bool_op,
+        ListLiteral: TypeChecker._list,
+        Conditional: TypeChecker._conditional,
+    }
+)
+"""How ``TypeChecker.infer`` handles each expression node type (one dict lookup, not a match
+over eleven class patterns)."""

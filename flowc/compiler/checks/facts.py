@@ -1,6 +1,7 @@
 """Facts several checks share, computed once per ``run_checks``: the scopes, every action and
-map, and the dataflow analysis (free reads and writes of scopes and steps, as bit masks so that
-flows of 10,000 steps stay linear). A check called on its own computes them itself.
+map, and the dataflow analysis (free reads and writes of scopes and steps: by dominance for keys
+one step writes, by bit masks for the others, so that flows of 10,000 steps stay linear). A check
+called on its own computes them itself.
 
 With ``python`` (the checks may import), the modules are imported here, once, and an action
 whose .flow declaration omits ``reads`` or ``writes`` counts with its callable's own declaration
@@ -8,7 +9,7 @@ whose .flow declaration omits ``reads`` or ``writes`` counts with its callable's
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -214,67 +215,146 @@ class Dataflow:
         return found
 
     def _analyse(self, scope: FlowIR) -> list[Read]:
-        """Must-written keys at each step as bit masks (one bit per key), iterated to a fixed
-        point in reverse postorder; then every read is tested against its step's mask. ``Read``
-        objects are made only for the reads found free."""
+        """Which reads may come before a write, per scope, in near-linear time.
+
+        A key written by one step only is written before step ``n`` on every path iff that
+        step strictly dominates ``n`` (and by the time ``n``'s arrows are tried iff it dominates
+        ``n``): one dominator tree answers all of them. Keys written by several steps keep the
+        classic must-analysis, bit masks iterated to a fixed point in reverse postorder, one bit
+        per such key only (one bit per key made the masks, and the time, grow with the flow's
+        size). ``Read`` objects are made only for the reads found free."""
         if ENTRY not in scope:
             return []
         order = reverse_postorder(scope, ENTRY)
-        nodes = scope._node
+        index = {name: position for position, name in enumerate(order)}
+        nodes = [scope._node[name]["node"] for name in order]
         predecessors = scope._pred
-        bits: dict[str, int] = {}
+        sources = [[index[p] for p in predecessors[name] if p in index] for name in order]
+        writers: dict[str, int] = {}  # the single writer's position, or -1 for several
+        for position, node in enumerate(nodes):
+            for key in self.step_writes(node):
+                writers[key] = -1 if key in writers else position
+        bits = {key: 1 << n for n, key in enumerate(k for k, w in writers.items() if w < 0)}
+        first, last = dominator_intervals(sources)
+        masks_in, masks_out = _must_write_masks(nodes, sources, bits, self.step_writes)
 
-        def bit(key: str) -> int:
-            found = bits.get(key)
-            if found is None:
-                found = bits[key] = 1 << len(bits)
-            return found
+        def written(key: str, position: int, strictly: bool) -> bool:
+            writer = writers.get(key)
+            if writer is None:
+                return False
+            if writer < 0:
+                mask = masks_in[position] if strictly else masks_out[position]
+                return bool(mask & bits[key])
+            if strictly and writer == position:
+                return False
+            return first[writer] <= first[position] and last[position] <= last[writer]
 
-        writes: dict[str, int] = {}
-        for name in order:
-            value = 0
-            for key in self.step_writes(nodes[name]["node"]):
-                value |= bit(key)
-            writes[name] = value
-        everything = -1
-        available_out = dict.fromkeys(order, everything)  # written once the step has run
-        available_out[ENTRY] = 0
-        inner = [(name, [p for p in predecessors[name] if p in writes]) for name in order[1:]]
-        available_in: dict[str, int] = {ENTRY: 0}
-        changed = True
-        while changed:
-            changed = False
-            for name, sources in inner:
-                value = everything
-                for source in sources:
-                    value &= available_out[source]
-                if value != available_in.get(name):
-                    available_in[name] = value
-                    available_out[name] = value | writes[name]
-                    changed = True
         free: list[Read] = []
         arrows = shape_of(self._shapes, scope).arrows
-        for name in order:
-            node = nodes[name]["node"]
-            before = available_in[name]
+        for position, node in enumerate(nodes):
             if type(node) is ActionNode:
-                missing = [k for k in self.action_reads(node) if not before & bit(k.name)]
-                if missing:
-                    free.extend(r for r in self.step_reads(node) if not before & bit(r.key))
+                keys = self.action_reads(node)
+                if all(written(key.name, position, True) for key in keys):
+                    reads: list[Read] = []
+                else:
+                    reads = self.step_reads(node)
             else:
-                free.extend(r for r in self.step_reads(node) if not before & bit(r.key))
-            after = available_out[name]
+                reads = self.step_reads(node)
+            free.extend(r for r in reads if not written(r.key, position, True))
+            name = order[position]
             for target, arrow in arrows[name]:
                 condition = arrow.condition
                 if condition is None:
                     continue
-                missing_keys = [k for k in condition.expression.reads if not after & bit(k)]
-                if missing_keys:
+                missing = [k for k in condition.expression.reads if not written(k, position, False)]
+                if missing:
                     reader = f"the condition of `{name} -> {target}`"
-                    free.extend(
-                        Read(key, condition.span, reader, in_condition=True) for key in missing_keys
-                    )
+                    free.extend(Read(k, condition.span, reader, in_condition=True) for k in missing)
         return free
+
+
+def _must_write_masks(
+    nodes: list[object],
+    sources: list[list[int]],
+    bits: dict[str, int],
+    step_writes: Callable[[object], frozenset[str]],
+) -> tuple[list[int], list[int]]:
+    """For each position in reverse postorder: the keys of ``bits`` written on every path
+    before the step (``in``) and once it has run (``out``); the entry writes nothing."""
+    count = len(nodes)
+    if not bits:
+        return [0] * count, [0] * count
+    writes = [0] * count
+    for position, node in enumerate(nodes):
+        for key in step_writes(node):
+            writes[position] |= bits.get(key, 0)
+    masks_in = [-1] * count
+    masks_out = [-1] * count
+    masks_in[0] = masks_out[0] = 0
+    changed = True
+    while changed:
+        changed = False
+        for position in range(1, count):
+            value = -1
+            for source in sources[position]:
+                value &= masks_out[source]
+            if value != masks_in[position]:
+                masks_in[position] = value
+                masks_out[position] = value | writes[position]
+                changed = True
+    return masks_in, masks_out
+
+
+def dominator_intervals(sources: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Dominance in O(1) per question: nodes are positions in reverse postorder (0 the entry),
+    ``sources[n]`` their predecessors. Immediate dominators by Cooper, Harvey and Kennedy's
+    iteration ("A Simple, Fast Dominance Algorithm"), then each node's interval in a walk of the
+    dominator tree: ``d`` dominates ``n`` iff ``first[d] <= first[n]`` and ``last[n] <=
+    last[d]``."""
+    count = len(sources)
+    idom = [-1] * count
+    if count:
+        idom[0] = 0
+    changed = True
+    while changed:
+        changed = False
+        for node in range(1, count):
+            new = -1
+            for source in sources[node]:
+                if idom[source] < 0:
+                    continue
+                if new < 0:
+                    new = source
+                    continue
+                a, b = source, new
+                while a != b:
+                    while a > b:
+                        a = idom[a]
+                    while b > a:
+                        b = idom[b]
+                new = a
+            if new != idom[node]:
+                idom[node] = new
+                changed = True
+    children: list[list[int]] = [[] for _ in range(count)]
+    for node in range(1, count):
+        children[idom[node]].append(node)
+    first = [0] * count
+    last = [0] * count
+    clock = 1  # the entry, the root, starts at 0
+    stack = [(0, iter(children[0]))] if count else []
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            stack.pop()
+            last[node] = clock
+            clock += 1
+        else:
+            first[child] = clock
+            clock += 1
+            stack.append((child, iter(children[child])))
+    return first, last
 
 
 def reverse_postorder(graph: nx.MultiDiGraph, source: str) -> list[str]:
@@ -322,6 +402,8 @@ def trapped_cycles(
     with no default arrow can always leave (when no condition holds, the flow stops). In the
     order ``nx.strongly_connected_components`` yields them."""
     table = scope.arrow_table() if arrows is None else arrows
+    if not _may_be_trapped(table):
+        return []
     successors = scope._succ
     trapped = []
     for component in strongly_connected_components(successors):
@@ -378,6 +460,31 @@ def strongly_connected_components(
                 yield component
             else:
                 pending.append(node)
+
+
+def _may_be_trapped(table: Mapping[str, list[tuple[str, Transition]]]) -> bool:
+    """Whether some step may be caught in a loop: every step of a trapped loop has a default
+    arrow, and the arrows it may take (up to that default) all stay in the loop, so from it no
+    step without a default arrow (nor ``end``) can be reached that way. When every step can
+    reach such an exit, no loop traps and the components need not be computed (one backward
+    walk instead of Tarjan's, for the common flow)."""
+    exits: list[str] = []
+    leads_to: dict[str, list[str]] = {}  # target -> the steps that may take an arrow to it
+    for source, arrows in table.items():
+        for target, arrow in arrows:
+            leads_to.setdefault(target, []).append(source)
+            if arrow.condition is None:
+                break
+        else:
+            exits.append(source)  # no default arrow: the flow can stop here
+    seen = set(exits)
+    stack = exits
+    while stack:
+        for source in leads_to.get(stack.pop(), ()):
+            if source not in seen:
+                seen.add(source)
+                stack.append(source)
+    return len(seen) < len(table)
 
 
 def _can_leave(arrows: list[tuple[str, Transition]], component: set[str]) -> bool:

@@ -1,0 +1,145 @@
+"""The shared facts agree with their textbook definitions on many random flows: dominance with
+networkx's ``immediate_dominators``, the dataflow's free reads with a plain set-based
+must-analysis (single- and multi-writer keys, loops, conditions), and the trapped loops with
+networkx's strongly connected components filtered by the rule, without any shortcut."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import pytest
+
+from flowc.compiler.checks.facts import (
+    Dataflow,
+    dominator_intervals,
+    reverse_postorder,
+    trapped_cycles,
+)
+from flowc.compiler.ir import ENTRY, HALT, FlowIR
+from flowc.compiler.lower import lower
+from flowc.compiler.parse import parse_or_raise
+
+KEYS = ("x", "y", "z")
+SEEDS = range(150)
+
+
+def random_flow(seed: int) -> str:
+    """A flow of 2–8 actions over keys x, y, z: each writes a random subset (so keys end up with
+    none, one or several writers) and reads a random key; random arrows between them, some
+    conditional (reading ``go`` and sometimes a key), some to ``end``."""
+    rng = random.Random(seed)
+    count = rng.randint(2, 8)
+    lines = ["from m import f", "state { go: bool = true }"]
+    for n in range(count):
+        writes = [k for k in KEYS if rng.random() < 0.3]
+        write_clause = f" writes {', '.join(writes)}" if writes else ""
+        lines.append(f"action a{n} = f reads {rng.choice(KEYS)}{write_clause}")
+    lines.append("start -> a0")
+    for n in range(count):
+        for _ in range(rng.randint(0, 3)):
+            target = "end" if rng.random() < 0.2 else f"a{rng.randrange(count)}"
+            condition = rng.choice(["", " when go", f" when go and {rng.choice(KEYS)} != 0"])
+            lines.append(f"a{n} -> {target}{condition}")
+    return "\n".join(lines) + "\n"
+
+
+def scope_of(seed: int) -> FlowIR:
+    return lower(parse_or_raise(random_flow(seed), "random.flow"))
+
+
+def reference_free_reads(scope: FlowIR) -> set[tuple[str, str]]:
+    """``(key, reader)`` of every read some path from ``start`` reaches before any write: the
+    must-written sets iterated to their greatest fixed point, with Python sets."""
+    reached = {ENTRY} | nx.descendants(scope, ENTRY)
+    writes = {
+        name: {k.name for k in scope.node_of(name).writes} if name not in (ENTRY, HALT) else set()
+        for name in reached
+    }
+    everything = set(KEYS)
+    before = {name: set(everything) for name in reached}
+    before[ENTRY] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name in reached - {ENTRY}:
+            value = set(everything)
+            for source in scope.predecessors(name):
+                if source in reached:
+                    value &= before[source] | writes[source]
+            if value != before[name]:
+                before[name], changed = value, True
+    free = set()
+    for name in reached - {ENTRY, HALT}:
+        free |= {
+            (k.name, f"action '{name}'")
+            for k in scope.node_of(name).reads
+            if k.name not in before[name]
+        }
+    for source, target, arrow in scope.transitions():
+        if source in reached and arrow.condition is not None:
+            after = before[source] | writes[source]
+            reader = f"the condition of `{source} -> {target}`"
+            free |= {(k, reader) for k in arrow.condition.expression.reads if k not in after}
+    return free
+
+
+def reference_trapped(scope: FlowIR) -> list[set[str]]:
+    """The loops no step can leave, by the rule: a component with a cycle where every step has
+    a default arrow and every arrow up to it stays inside."""
+    trapped = []
+    for component in nx.strongly_connected_components(scope):
+        (first,) = list(component)[:1]
+        if len(component) == 1 and not scope.has_edge(first, first):
+            continue
+        if all(_stays(scope, name, component) for name in component):
+            trapped.append(component)
+    return trapped
+
+
+def _stays(scope: FlowIR, name: str, component: set[str]) -> bool:
+    for _, target, arrow in scope.outgoing(name):
+        if target not in component:
+            return False
+        if arrow.condition is None:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_free_reads_are_the_reads_some_path_reaches_unwritten(seed: int) -> None:
+    scope = scope_of(seed)
+    found = {(read.key, read.reader) for read in Dataflow().free_reads(scope)}
+    assert found == reference_free_reads(scope), random_flow(seed)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_trapped_loops_are_the_components_no_step_can_leave(seed: int) -> None:
+    scope = scope_of(seed)
+    expected = sorted(sorted(c) for c in reference_trapped(scope))
+    assert sorted(sorted(c) for c in trapped_cycles(scope)) == expected, random_flow(seed)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_dominator_intervals_answer_what_immediate_dominators_chain(seed: int) -> None:
+    rng = random.Random(seed)
+    graph = nx.DiGraph()
+    graph.add_node(0)
+    size = rng.randint(1, 12)
+    for node in range(1, size):
+        graph.add_edge(rng.randrange(node), node)  # everything reachable from 0
+    for _ in range(rng.randint(0, 2 * size)):
+        graph.add_edge(rng.randrange(size), rng.randrange(size))
+    order = reverse_postorder(nx.MultiDiGraph(graph), 0)
+    index = {node: position for position, node in enumerate(order)}
+    first, last = dominator_intervals([[index[p] for p in graph.pred[n]] for n in order])
+    idom = nx.immediate_dominators(graph, 0)
+    for node in graph:
+        dominators, up = {node}, node
+        while up != 0:  # the root (networkx lists it as its own, or not at all)
+            up = idom[up]
+            dominators.add(up)
+        for candidate in graph:
+            d, n = index[candidate], index[node]
+            answered = first[d] <= first[n] and last[n] <= last[d]
+            assert answered == (candidate in dominators), (seed, candidate, node)
