@@ -292,3 +292,34 @@ def test_the_build_leaves_the_garbage_collector_as_it_found_it(flow, tmp_path: P
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_actions_over_one_function_each_get_their_own_bound_arguments(flow) -> None:
+    compiled = flow("""
+        from MOD import bump
+        state { n: int = 1 }
+        action a = bump(by=2) reads n writes n
+        action b = bump(by=3) reads n writes n
+        action c = bump reads n writes n
+        start -> a -> b -> c -> end
+    """)
+    assert run(compiled) == {"n": 7}
+
+
+def test_a_later_action_over_the_same_function_binding_an_unknown_parameter_is_f411(
+    flow,
+) -> None:
+    compiled = flow(
+        """
+        from MOD import bump
+        state { n: int = 1 }
+        action a = bump(by=2) reads n writes n
+        action b = bump(step=3) reads n writes n
+        start -> a -> b -> end
+    """,
+        import_python=False,
+    )
+    with pytest.raises(FlowBuildError) as caught:
+        build_application(compiled.ir)
+    assert caught.value.code == "F411"
+    assert caught.value.span.line == 5
