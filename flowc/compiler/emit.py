@@ -116,11 +116,24 @@ def _value(text):
         return text
 
 
-if __name__ == "__main__":
-    overrides = dict(arg.split("=", 1) for arg in sys.argv[1:])
+
+def _main(arguments):
+    """Run the flow with ``key=value`` overrides; a failure is reported as ``flowc run`` reports
+    it (the .flow path and your own frames; ``--traceback full`` shows every frame)."""
+    full = arguments[-2:] == ["--traceback", "full"]
+    overrides = dict(arg.split("=", 1) for arg in arguments[: -2 if full else None])
     application = build_application({key: _value(v) for key, v in overrides.items()})
-    _, _, final = application.run()
+    try:
+        _, _, final = application.run()
+    except Exception as error:
+        print(describe_failure(error, full=full), file=sys.stderr)
+        return 3  # as `flowc run` exits for a run that failed
     print(json.dumps(final.get_all(), indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
 '''
 
 
@@ -262,6 +275,11 @@ class _Emitter:
             "    Retry,",
             "    RunnableGraph,",
             ")",
+            "from flowc.runtime.source_maps import (",
+            "    BranchLabel,",
+            "    describe_failure,",
+            "    note_failed_branch,",
+            ")",
             "",
         ]
         for module, alias in sorted(self.modules.items()):
@@ -361,6 +379,8 @@ class _Emitter:
         runnable = self.runnable(node)
         var = self.variable(id(node), f"{prefix}{node.name}")
         cls = self.variable(("class", id(node)), class_name(node.name))
+        label = self.label(node.name, "graph", node.span, node.body.entry)
+        labels = self.labels(node, prefix, [label])
         out = self.out
         out.line()
         out.line()
@@ -386,6 +406,7 @@ class _Emitter:
         out.line("def reduce(self, state, states):", depth=1)
         out.line("(final,) = list(states)", depth=2)
         out.line("return state.update(**{k: final[k] for k in self.writes if k in final})", depth=2)
+        self.branch_notes(labels, None)
         out.line()
         out.line()
         out.line(f"{var} = {cls}().with_name({node.name!r})")
@@ -394,17 +415,21 @@ class _Emitter:
     # -- maps --
 
     def map(self, node: MapNode, prefix: str) -> str:
-        branches = []
+        branches, labels = [], []
         for branch in node.branches:
             if isinstance(branch.step, GraphNode):
                 branches.append(self.runnable(branch.step))
+                entry = branch.step.body.entry or ""
+                labels.append(self.label(branch.name, "graph", branch.span, entry))
             elif isinstance(branch.step, ActionNode):
                 branches.append(self.step(branch.step, f"{prefix}{node.name}__"))
+                labels.append(self.label(branch.name, "action", branch.span, branch.step.name))
             else:
                 raise ValueError(f"unresolved branch {branch.ref!r}")
         var = self.variable(id(node), f"{prefix}{node.name}")
         cls = self.variable(("class", id(node)), class_name(node.name))
         base = {"states": "MapStates", "actions": "MapActions", "product": "MapActionsAndStates"}
+        labels_var = self.labels(node, prefix, labels)
         out = self.out
         out.line()
         out.line()
@@ -449,6 +474,7 @@ class _Emitter:
         for reduce in node.reduces:
             out.line(f"{self.reduce(reduce)},", reduce.span, depth=3)
         out.line(")", depth=2)
+        self.branch_notes(labels_var, node.items.var.name if node.items is not None else None)
         if node.options.tracker == "none":
             out.line()
             out.line("def tracker(self, context=None):", depth=1)
@@ -464,6 +490,29 @@ class _Emitter:
         out.line()
         out.line(f"{var} = {cls}().with_name({node.name!r})")
         return var
+
+    def label(self, name: str, kind: str, span: Span, entry: str) -> str:
+        """The source of one ``BranchLabel``: what the note on a failed branch names."""
+        return f"BranchLabel({name!r}, {kind!r}, {self.span(span)}, {entry!r})"
+
+    def labels(self, node: MapNode | GraphNode, prefix: str, labels: list[str]) -> str:
+        """A module-level tuple of a map's branch labels, in branch order; returns its name."""
+        var = self.variable(("labels", id(node)), f"{prefix}{node.name}_branches".upper())
+        out = self.out
+        out.line()
+        out.line(f"{var} = (", node.span)
+        for label in labels:
+            out.line(f"{label},", depth=1)
+        out.line(")")
+        return var
+
+    def branch_notes(self, labels: str, item_var: str | None) -> None:
+        """The map class's ``on_branch_complete``: a failed branch's exception is noted with its
+        branch (``flowc.runtime.source_maps``, as the in-process build notes it)."""
+        out = self.out
+        out.line()
+        out.line("def on_branch_complete(self, outcome):", depth=1)
+        out.line(f"note_failed_branch(self.name, {labels}, {item_var!r}, outcome)", depth=2)
 
     def reduce(self, spec: ReduceSpec) -> str:
         if spec.builtin is not None:
@@ -580,6 +629,10 @@ _RESERVED = frozenset(
         "branch_inputs",
         "map_executor",
         "_value",
+        "_main",
+        "BranchLabel",
+        "describe_failure",
+        "note_failed_branch",
     }
 )
 

@@ -7,13 +7,13 @@ the reference page would hold. ``emit.py`` writes the same classes out as source
 
 Two things are added for ``flowc run``: every failed branch's exception gets a note naming the
 branch — its position, its item and, for a graph, the graph and its ``.flow`` line — so the
-source-map path reads map → item → graph → action; and an optional ``MapProgress`` listener
-hears about branches as they start and finish (the progress bars).
+source-map path reads map → item → graph → action (``flowc.runtime.source_maps``, which the
+emitted classes call too); and an optional ``MapProgress`` listener hears about branches as they
+start and finish (the progress bars).
 """
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,10 +21,18 @@ from typing import Any, Protocol
 from flowc.errors import Span
 from flowc.runtime.flow_support import branch_inputs
 from flowc.runtime.parallelism import MapActions, MapActionsAndStates, MapOptions, MapStates
+from flowc.runtime.source_maps import BranchLabel, note_failed_branch
 
-_short = reprlib.Repr()
-_short.maxstring = 50
-_short.maxother = 50
+__all__ = [
+    "BranchLabel",
+    "Items",
+    "MapProgress",
+    "ReduceStep",
+    "Reduction",
+    "class_name",
+    "make_graph_step",
+    "make_map",
+]
 
 
 class MapProgress(Protocol):
@@ -38,18 +46,6 @@ class MapProgress(Protocol):
     def branch_finished(self, map_name: str, ok: bool) -> None: ...
 
     def map_finished(self, map_name: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class BranchLabel:
-    """What a branch is, for notes on its failures: its name in the .flow file (the action's, or
-    the graph's), its kind, where it is written, and ``entry``, the action it starts with at run
-    time (the runtime knows a branch by that: a graph branch by its entry action)."""
-
-    name: str
-    kind: str  # "action" or "graph"
-    span: Span
-    entry: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,40 +214,4 @@ def _branch_complete(
     progress: MapProgress | None = self._flowc_progress
     if progress is not None:
         progress.branch_finished(self.name, outcome.ok)
-    if outcome.ok:
-        return
-    outcome.error.add_note(branch_note(self.name, labels, items, outcome))
-
-
-def branch_note(
-    map_name: str, labels: Sequence[BranchLabel], items: Items | None, outcome: Any
-) -> str:
-    """``flowc: in branch 17 of map 'try_all' (prompt='…'), graph 'riddle' at f.flow:18:1``."""
-    label = _label_of(labels, outcome)
-    item = ""
-    if items is not None:
-        try:
-            item = f" ({items.var}={_short.repr(outcome.state[items.var])})"
-        except Exception:  # an input state without the item: name the branch only
-            item = ""
-    text = f"flowc: in branch {outcome.index} of map '{map_name}'{item}"
-    if label is not None and label.kind == "graph":
-        text += f", graph '{label.name}' at {label.span}"
-    elif label is not None:
-        text += f", action '{label.name}'"
-    return text
-
-
-def _label_of(labels: Sequence[BranchLabel], outcome: Any) -> BranchLabel | None:
-    """The branch that failed: by its index in a positional key (``"i-j"``), else by the action
-    it started with (with a ``key`` option the runtime keys a branch ``"<entry>/<key>"``, and
-    no two branches of one map can share an entry then: their task keys would collide)."""
-    if len(labels) == 1:
-        return labels[0]
-    head = str(outcome.key).split("-", 1)[0]
-    if head.isdigit() and int(head) < len(labels):
-        return labels[int(head)]
-    for label in labels:
-        if label.entry == outcome.action_name:
-            return label
-    return None
+    note_failed_branch(self.name, labels, items.var if items is not None else None, outcome)
