@@ -1,5 +1,6 @@
 """``flowc compile FILE [--emit ir|python] [-o OUT]``: the checked flow as JSON IR (see
-docs/compiler.md) or as a Python module that needs only ``flowc.runtime`` (docs/build.md).
+docs/compiler.md) or as a Python module that needs only ``flowc.runtime`` (docs/build.md);
+without ``--emit``, ``-o`` naming a ``.py`` file means the module, anything else the IR.
 
 Without ``-o`` the output goes to stdout; diagnostics go to stderr. An ``-o`` that is a
 directory or lies in a missing one is refused before compiling (F611; no directory is created).
@@ -28,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> Any:
     parser.add_argument(
         "--emit",
         choices=EMITTERS,
-        default="ir",
-        help="ir: the checked IR as JSON (default); python: a module on flowc.runtime",
+        help="ir: the checked IR as JSON; python: a module on flowc.runtime "
+        "(default: python when -o names a .py file, else ir)",
     )
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             render_report(compiled.diagnostics, {str(args.file): compiled.source}), file=sys.stderr
         )
-    text = _emit(compiled, args.emit)
+    text = _emit(compiled, args.emit or _emit_for(args.output))
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK
@@ -73,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"flowc compile: cannot write {args.output}: {error.strerror}", file=sys.stderr)
         return EXIT_ERRORS
     return EXIT_OK
+
+
+def _emit_for(output: Path | None) -> str:
+    """What ``-o`` asks for by its name when ``--emit`` is not given: ``-o out.py`` a module."""
+    return "python" if output is not None and output.suffix == ".py" else "ir"
 
 
 def _emit(compiled: Any, emit: str) -> str:

@@ -67,3 +67,18 @@ def test_an_output_in_a_missing_directory_is_refused_before_compiling(tmp_path: 
     assert result.returncode == 2
     assert "error[F611]" in result.stderr and "cannot write" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "no").exists()
+
+
+def test_an_output_named_py_gets_the_python_module_unless_emit_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "demo.flow"
+    path.write_text(FLOW)
+    module, forced = tmp_path / "demo.py", tmp_path / "ir.py"
+    assert flowc("compile", str(path), "-o", str(module), "--no-import").returncode == 0
+    assert (
+        flowc("compile", str(path), "--emit", "ir", "-o", str(forced), "--no-import").returncode
+        == 0
+    )
+    assert "def build_application(" in module.read_text()
+    assert load_ir(forced.read_text()) == compile_file(path, import_python=False).ir
