@@ -494,7 +494,7 @@ def _run(
     executor: Any,
     persister: Any,
 ) -> int:
-    from flowc.compiler.source_maps import describe_failure
+    from flowc.runtime.source_maps import describe_failure
 
     app_id = args.resume or str(uuid.uuid4())
     tracker = None

@@ -1,7 +1,7 @@
 """Source maps at run time: failures reported in ``.flow`` terms, the path to the failing action
 and the user's own Python frames, nothing from inside flowc. In the runtime because both ways of
-building a compiled flow use it: ``flowc run`` (through ``flowc.compiler.source_maps``) and the
-module ``flowc compile`` emits, which may import only the runtime.
+building a compiled flow use it: ``flowc run`` and the module ``flowc compile`` emits, which
+may import only the runtime.
 
 The runtime keeps the exception object and adds notes (``exc.add_note``) as the failure travels
 out: the step loop notes the action and its ``.flow`` span (``flowc: in action 'ask' at

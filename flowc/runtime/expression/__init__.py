@@ -3,9 +3,10 @@
 One evaluator serves ``expr("…")`` in Python and conditions in ``.flow`` files. Text goes through
 a hand-written tokenizer (lexer.py) and a precedence-climbing parser (parser.py) into frozen nodes
 (nodes.py); conditions of the commonest shape (comparisons joined by one of and/or) are built
-straight from one regex match (simple.py) into the same nodes. Each tree becomes a tree of closures once (evaluator.py), so ``node.evaluate(state)``
-is a single call with no dispatch on node types; printer.py prints canonical text. Nothing is ever
-passed to ``eval``/``exec``/``compile``, and only a fixed set of pure functions can be called.
+straight from one regex match (simple.py) into the same nodes. Each tree becomes a tree of
+closures once (evaluator.py), so ``node.evaluate(state)`` is a single call with no dispatch on
+node types; printer.py prints canonical text. Nothing is ever passed to ``eval``/``exec``/
+``compile``, and only a fixed set of pure functions can be called.
 docs/expressions.md is the reference (grammar, functions, error codes).
 """
 

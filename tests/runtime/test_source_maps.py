@@ -11,7 +11,7 @@ import pytest
 
 from flowc.compiler import compile_source
 from flowc.compiler.build import build_application
-from flowc.compiler.source_maps import describe_failure, flow_path, user_frames
+from flowc.runtime.source_maps import describe_failure, flow_path, user_frames
 
 ACTIONS = """
 def prepare(state):
