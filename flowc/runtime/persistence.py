@@ -264,7 +264,7 @@ def _created_at() -> str:
 def _write_batch(connection: sqlite3.Connection, sql: str, batch: list[tuple[Any, ...]]) -> None:
     """Insert ``batch`` in one transaction, in queue order: all of it or none."""
     created_at = _created_at()
-    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("BEGIN IMMEDIATE")  # if this fails, no transaction is open to roll back
     try:
         connection.executemany(sql, [(*row, created_at) for row in batch])
         connection.execute("COMMIT")
@@ -310,6 +310,17 @@ def _create_schema(connection: sqlite3.Connection, table: str) -> None:
     )
 
 
+@dataclass(slots=True)
+class _FailedBatch:
+    """Rows ``first``..``last`` (queue numbers) were rolled back with ``error``. ``reported``
+    once some saver has raised it; each saver of those rows still raises it in its own wait."""
+
+    first: int
+    last: int
+    error: BaseException
+    reported: bool = False
+
+
 @dataclass(eq=False)
 class _GroupCommitter:
     """Writes queued rows in batches from one thread and one connection, in queue order.
@@ -330,7 +341,7 @@ class _GroupCommitter:
     queued: int = 0  # rows ever queued: the number of the last one
     finished: int = 0  # rows whose batch is over (committed, or failed and rolled back)
     last_by_app: dict[tuple[str, str], int] = field(default_factory=dict)  # app -> last row no.
-    failures: list[tuple[int, int, BaseException]] = field(default_factory=list)  # not reported
+    failures: list[_FailedBatch] = field(default_factory=list)
     thread: threading.Thread | None = None
     idle: bool = False
     waiters: int = 0
@@ -374,16 +385,34 @@ class _GroupCommitter:
                 self._await(number)
             return
         self._await(self.queued)
+        self.raise_unreported()
+
+    def raise_unreported(self) -> None:
+        """Raise the first failed batch no saver has raised yet (rows of copies, which do not
+        wait for their commit), once."""
         self._raise_failures(None)
 
     def _raise_failures(self, number: int | None) -> None:
+        """Raise the failure of row ``number``'s own batch, else the first unreported failure
+        of a batch queued before it: a save that waits returns only once every earlier row is
+        durable, so an earlier loss must not pass for success."""
         with self.lock:
-            failures, self.failures = self.failures, []
-        for first, last, error in failures:
-            if number is not None and first <= number <= last:
-                raise _as_persistence_error(error)
-        if failures:
-            raise _as_persistence_error(failures[0][2])
+            failure = None
+            if number is not None:
+                failure = next((f for f in self.failures if f.first <= number <= f.last), None)
+            if failure is None:
+                failure = next(
+                    (
+                        f
+                        for f in self.failures
+                        if not f.reported and (number is None or f.last < number)
+                    ),
+                    None,
+                )
+            if failure is None:
+                return
+            failure.reported = True
+        raise _as_persistence_error(failure.error)
 
     def _await(self, number: int) -> None:
         """Block until row ``number``'s batch is over; a waiter ends the committer's linger."""
@@ -455,7 +484,7 @@ class _GroupCommitter:
                 first = self.finished + 1
                 self.finished += len(batch)
                 if error is not None:
-                    self.failures.append((first, self.finished, error))
+                    self.failures.append(_FailedBatch(first, self.finished, error))
             if self.waiters:
                 with self.cond:
                     self.cond.notify_all()
@@ -748,10 +777,12 @@ class SQLitePersister(BaseStatePersister):
 
     def close(self) -> None:
         """Write out queued rows and stop the committer; this persister and its copies cannot
-        save afterwards."""
+        save afterwards. Raises if rows of copies (which do not wait) were rolled back and no
+        save or flush has said so yet."""
         store = self._shared()
         store.committer.close()
         store.close_reader()
+        store.committer.raise_unreported()
 
 
 SQLLitePersister = SQLitePersister

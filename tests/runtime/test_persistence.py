@@ -225,6 +225,53 @@ def test_a_failed_deferred_write_surfaces_at_the_next_waiting_save(db: Path) -> 
     parent.close()
 
 
+def test_a_lost_deferred_write_is_reported_once_then_later_saves_succeed(db: Path) -> None:
+    parent = SQLitePersister(db)
+    parent.copy().save("", "child", None, "a", State({}), "completed")  # NOT NULL: rolled back
+    with pytest.raises(PersistenceError):
+        parent.save("", "parent", 1, "a", State({}), "completed")
+    parent.save("", "parent", 2, "a", State({}), "completed")
+    parent.flush()
+    saved = {row[0] for row in parent.connection.execute("SELECT app_id FROM burr_state")}
+    assert saved == {"parent"}
+    parent.close()
+
+
+def test_closing_reports_a_lost_deferred_write_nobody_was_told_of(db: Path) -> None:
+    parent = SQLitePersister(db)
+    parent.copy().save("", "child", None, "a", State({}), "completed")
+    with pytest.raises(PersistenceError) as caught:
+        parent.close()
+    assert caught.value.code == "F532"
+
+
+def test_a_waiting_save_returns_exactly_when_its_own_row_is_committed(db: Path) -> None:
+    """Savers whose rows land in different batches each hear of their own batch only: a good
+    row's saver never gets another's error, and a lost row's saver is never told it saved."""
+    persister = SQLitePersister(db)
+
+    def save(outcomes: dict[str, bool], app_id: str, sequence_id: int | None) -> None:
+        try:
+            persister.save("", app_id, sequence_id, "a", State({}), "completed")
+            outcomes[app_id] = True
+        except PersistenceError:
+            outcomes[app_id] = False
+
+    for attempt in range(40):
+        outcomes: dict[str, bool] = {}
+        savers = [
+            threading.Thread(target=save, args=(outcomes, f"lost{attempt}", None)),
+            threading.Thread(target=save, args=(outcomes, f"kept{attempt}", 1)),
+        ]
+        for saver in savers:
+            saver.start()
+        for saver in savers:
+            saver.join()
+        saved = {row[0] for row in persister.connection.execute("SELECT app_id FROM burr_state")}
+        assert outcomes == {app_id: app_id in saved for app_id in outcomes}
+    persister.close()
+
+
 def test_an_unopenable_database_is_a_persistence_error(tmp_path: Path) -> None:
     p = SQLitePersister(tmp_path / "no-such-dir" / "x.db")
     with pytest.raises(PersistenceError, match="cannot open"):
