@@ -226,7 +226,13 @@ class MultiThreadedExecutor(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
-        self._workers.submit(_Work(future, fn, args, kwargs))
+        try:
+            self._workers.submit(_Work(future, fn, args, kwargs))
+        except BaseException:
+            # The call may be queued already (a new thread failed to start): cancel it, so that
+            # nothing runs a call its caller was told failed. If a thread took it first, it runs.
+            if future.cancel():
+                raise
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

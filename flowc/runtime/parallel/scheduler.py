@@ -177,6 +177,10 @@ class PullSchedule:
         self._retry = plan.options.retry
         self._timeout = plan.options.timeout
         self._first_k = plan.options.first_k is not None
+        # With a timeout or a first-k race the caller must stay free to act the moment a
+        # deadline passes or the race is decided: it never runs branches while loops do, and
+        # loops grow to the map's concurrency whatever the branches' durations.
+        self._supervised = self._timeout is not None or self._first_k
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._exhausted = False
@@ -192,7 +196,7 @@ class PullSchedule:
         self._waiting = False
         self._first_started = 0.0  # before any branch finished: when the first one started
         self._mean_s: float | None = None  # moving average of branch durations (wall time)
-        # branches have been short (and no timeout needs supervising): the caller runs them
+        # branches have been short (and nothing needs supervising): the caller runs them
         # itself, as a loop on another thread would only make it wait for the GIL to get each
         # state back, and it starts no new loop unless they turn slow
         self._short = False
@@ -244,7 +248,7 @@ class PullSchedule:
             took = 2 * SLOW_BRANCH_S
         mean = self._mean_s
         self._mean_s = mean = took if mean is None else mean + (took - mean) * 0.25
-        self._short = mean < SLOW_BRANCH_S and self._timeout is None
+        self._short = mean < SLOW_BRANCH_S and not self._supervised
         self._done[index] = outcome
         if type(outcome) is BranchFailure:
             error = self._tally.failed(outcome, self._plan, task)
@@ -334,9 +338,12 @@ class PullSchedule:
         long. Short CPU-bound branches gain nothing from more threads under the GIL, and each
         new thread costs more than such a branch, so a map of them keeps one loop (and its
         caller); a map of branches that block (I/O, sleeps, C code releasing the GIL) grows
-        at once."""
+        at once. A supervised map (timeout, first-k) always grows: one slow branch on a lone
+        loop would hold up the rest of the race, or every branch after a timed-out one."""
         if not self._active:
             return False
+        if self._supervised:
+            return True
         mean = self._mean_s
         if mean is None:
             return now - self._first_started >= SLOW_BRANCH_S
