@@ -78,13 +78,12 @@ def line_statement(
 ) -> tuple[str, Any, int] | None:
     """``(nonterminal, node, end)`` for a plain one-line statement starting at ``position``,
     or ``None`` to let the token path parse it."""
-    if text.startswith("action", position):
-        match = ACTION_LINE.match(text, position)
-        if match is None or CONTINUATION.match(text, match.end() + 1):
+    if text.startswith("action", position) and (match := ACTION_LINE.match(text, position)):
+        if CONTINUATION.match(text, match.end() + 1):
             return None
         node = _action(text, match, where, words)
         return None if node is None else ("action_decl", node, match.end())
-    match = TRANSITION_LINE.match(text, position)
+    match = TRANSITION_LINE.match(text, position)  # also `actions -> b`, `action_x -> b`
     if match is None or CONTINUATION.match(text, match.end() + 1):
         return None
     node = _transition(text, match, where, words, builder)

@@ -33,6 +33,7 @@ def taken(line: str) -> bool:
         "a -> b",
         "start -> a -> b -> end",
         'a -> b when round < 3 and k != "done"',
+        "actions -> action_x -> end",
     ],
 )
 def test_plain_lines_are_built_without_tokens(line: str):
