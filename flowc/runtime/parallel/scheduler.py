@@ -446,6 +446,8 @@ class PullSchedule:
                     self._changed.wait(wait_s)
                     self._waiting = False
             if grow:
+                # Outside the lock: only this (the caller's) thread reads it, and a loop's
+                # write of 0.0 lost to this one costs the caller one grace period at most.
                 self._help_after = time.monotonic() + LOOP_START_GRACE_S
                 self._submit_loops(grow)
             if entry is not _END:
