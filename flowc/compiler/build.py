@@ -23,12 +23,12 @@ How each IR node becomes runtime objects:
 from __future__ import annotations
 
 import functools
-import gc
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from flowc.compiler.collector import collector_paused
 from flowc.compiler.ir import (
     HALT,
     ActionNode,
@@ -91,46 +91,10 @@ def build_application(
     ``app_id`` of an earlier run, loads where that run stopped); ``tracker`` and ``hooks`` observe
     it; ``progress`` hears about every map branch as it finishes (``flowc run``'s progress bars).
 
-    The cyclic garbage collector is paused while it builds, as ``compile_source`` pauses it while
-    it compiles: the build makes tens of thousands of objects that all live as long as the
-    application, and the collector would rescan them again and again (a third of the build time
-    of a 10,000-action flow).
+    The cyclic garbage collector is paused while the graph is built (``collector.py`` says why).
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _build_application(
-            ir,
-            state=state,
-            executor=executor,
-            persister=persister,
-            tracker=tracker,
-            app_id=app_id,
-            partition_key=partition_key,
-            resume=resume,
-            hooks=hooks,
-            progress=progress,
-        )
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _build_application(
-    ir: FlowIR,
-    *,
-    state: Mapping[str, Any] | State | None,
-    executor: Any,
-    persister: Any,
-    tracker: Any,
-    app_id: str | None,
-    partition_key: str | None,
-    resume: bool,
-    hooks: Sequence[Any],
-    progress: MapProgress | None,
-) -> Application:
-    builder = _Builder(progress)
-    graph = builder.graph(ir)
+    with collector_paused():
+        graph = _Builder(progress).graph(ir)
     entry = ir.entry
     if entry is None:
         raise FlowBuildError(

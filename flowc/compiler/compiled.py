@@ -9,14 +9,13 @@ each carrying **all** diagnostics (errors first, then warnings) and the source t
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from flowc.compiler.checks import run_checks
+from flowc.compiler.collector import collector_paused
 from flowc.compiler.diagnostics import sort_key
 from flowc.compiler.ir import FlowIR
 from flowc.compiler.lower import lower
@@ -60,7 +59,7 @@ def compile_source(
     text: str, filename: str = "<string>", *, import_python: bool = True, strict: bool = False
 ) -> CompiledFlow:
     """Compile .flow text; ``filename`` names it in spans and anchors relative imports."""
-    with _collector_paused():
+    with collector_paused():
         return _compile(text, filename, import_python=import_python, strict=strict)
 
 
@@ -87,21 +86,6 @@ def compile_file(
     if text is None:
         raise FlowSyntaxError(diagnostics=problems, source=None)
     return compile_source(text, str(path), import_python=import_python, strict=strict)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Compiling allocates many small objects that live as long as the IR, and none of them
-    form garbage cycles worth collecting mid-way; the cyclic collector would rescan the growing
-    heap again and again (half the time of a 10,000-action flow). It is paused for the compile
-    and restored after, whatever happens."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _is_warning(item: Diagnostic) -> bool:
