@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
@@ -387,6 +387,10 @@ class _GroupCommitter:
         self._await(self.queued)
         self.raise_unreported()
 
+    def settle(self) -> None:
+        """Wait until every row queued so far is written or failed (failures stay to report)."""
+        self._await(self.queued)
+
     def raise_unreported(self) -> None:
         """Raise the first failed batch no saver has raised yet (rows of copies, which do not
         wait for their commit), once."""
@@ -503,6 +507,18 @@ def _as_persistence_error(error: BaseException) -> BaseException:
     return wrapped
 
 
+@dataclass(slots=True)
+class _Preload:
+    """The latest saved row of each app of one id prefix (a map invocation's children), read in
+    one query; each app's first load is answered from it, later ones from the database."""
+
+    rows: dict[str, tuple[Any, ...]]
+    served: set[str] = field(default_factory=set)
+
+
+_NOT_PRELOADED = object()
+
+
 class _SQLiteStore:
     """Everything a persister and its copies share: per-thread reader connections and the
     committer. Recreated after a fork or an unpickle, so connections never cross processes."""
@@ -513,6 +529,8 @@ class _SQLiteStore:
         self.local = threading.local()
         self.schema_ready = False
         self.committer = _GroupCommitter(settings)
+        self.preloads_lock = threading.Lock()
+        self.preloads: dict[tuple[str, str], _Preload] = {}  # (partition, id prefix) -> rows
         # When the last persister sharing this store goes away, or at interpreter exit, queued
         # rows are committed and the thread stops. The finalizer holds the committer, not us.
         weakref.finalize(self, self.committer.close)
@@ -537,6 +555,19 @@ class _SQLiteStore:
             raise PersistenceError(
                 f"reading the state database {self.settings.db_path!r} failed: {exc}"
             ) from exc
+
+    def take_preloaded(self, partition_key: str, app_id: str) -> Any:
+        """The preloaded row of ``app_id`` (None: it had none) the first time it is asked for;
+        ``_NOT_PRELOADED`` when its prefix was not preloaded or it was served already."""
+        prefix, dash, _ = app_id.partition("-")
+        if not dash or not self.preloads:
+            return _NOT_PRELOADED
+        with self.preloads_lock:
+            preload = self.preloads.get((partition_key, prefix))
+            if preload is None or app_id in preload.served:
+                return _NOT_PRELOADED
+            preload.served.add(app_id)
+            return preload.rows.get(app_id)
 
     def close_reader(self) -> None:
         connection = getattr(self.local, "connection", None)
@@ -724,6 +755,10 @@ class SQLitePersister(BaseStatePersister):
             sql = f"SELECT {columns} FROM {table} WHERE partition_key = ? ORDER BY id DESC LIMIT 1"
             params: tuple[Any, ...] = (key,)
         else:
+            if sequence_id is None:
+                preloaded = store.take_preloaded(key, app_id)
+                if preloaded is not _NOT_PRELOADED:
+                    return None if preloaded is None else self._loaded(preloaded)
             store.committer.flush((key, app_id))
             if sequence_id is None:
                 sql = (
@@ -738,9 +773,9 @@ class SQLitePersister(BaseStatePersister):
                 )
                 params = (key, app_id, sequence_id)
         found = store.query(sql, params)
-        if not found:
-            return None
-        row = found[0]
+        return self._loaded(found[0]) if found else None
+
+    def _loaded(self, row: tuple[Any, ...]) -> PersistedStateData:
         return {
             "partition_key": row[0],
             "app_id": row[1],
@@ -750,6 +785,30 @@ class SQLitePersister(BaseStatePersister):
             "created_at": row[5],
             "status": row[6],
         }
+
+    def preload_children(self, partition_key: str | None, prefix: str) -> Callable[[], None]:
+        """Read the latest row of every app whose id is ``<prefix>-…`` (the children of one map
+        invocation, docs/parallelism.md) in one query, so that their loads — one per branch,
+        most finding nothing on a first run — are answered from memory, each app's first load
+        only. Returns what drops the rows left over, for when the map is done."""
+        key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        store = self._shared()
+        store.committer.settle()
+        columns = "partition_key, app_id, sequence_id, position, state, created_at, status"
+        sql = (
+            f"SELECT {columns} FROM {self.table_name} WHERE partition_key = ? "
+            "AND app_id >= ? AND app_id < ? ORDER BY app_id, sequence_id, id"
+        )
+        # ids from "<prefix>-" up to, not including, "<prefix>." ("." follows "-")
+        rows = {row[1]: row for row in store.query(sql, (key, f"{prefix}-", f"{prefix}."))}
+        with store.preloads_lock:
+            store.preloads[key, prefix] = _Preload(rows)
+
+        def release() -> None:
+            with store.preloads_lock:
+                store.preloads.pop((key, prefix), None)
+
+        return release
 
     def list_app_ids(self, partition_key: str | None, **kwargs: Any) -> list[str]:
         """App ids saved under the partition, most recently saved first."""

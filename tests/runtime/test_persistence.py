@@ -272,6 +272,24 @@ def test_a_waiting_save_returns_exactly_when_its_own_row_is_committed(db: Path) 
     persister.close()
 
 
+def test_preloaded_children_are_each_served_once_then_read_from_the_database(db: Path) -> None:
+    p = SQLitePersister(db)
+    p.save("", "map1-0", 0, "a", State({"n": 1}), "completed")
+    p.save("", "map1-0", 1, "b", State({"n": 2}), "completed")
+    p.save("", "map10-0", 0, "a", State({"n": 9}), "completed")  # another prefix
+    release = p.preload_children(None, "map1")
+    first = p.load("", "map1-0")
+    assert (first["sequence_id"], first["state"]["n"]) == (1, 2)  # the latest row, as load's
+    assert p.load("", "map1-1") is None
+    p.save("", "map1-1", 0, "a", State({"n": 3}), "completed")
+    assert p.load("", "map1-1")["state"]["n"] == 3  # asked again: the database answers
+    assert p.load("", "map10-0")["state"]["n"] == 9
+    release()
+    p.save("", "map1-0", 2, "c", State({"n": 4}), "completed")
+    assert p.load("", "map1-0")["state"]["n"] == 4
+    p.close()
+
+
 def test_an_unopenable_database_is_a_persistence_error(tmp_path: Path) -> None:
     p = SQLitePersister(tmp_path / "no-such-dir" / "x.db")
     with pytest.raises(PersistenceError, match="cannot open"):

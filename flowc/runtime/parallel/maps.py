@@ -157,8 +157,10 @@ class TaskBasedParallelAction(SingleStepAction):
     def _run_and_update(self, state: Any, run_kwargs: dict[str, Any]) -> tuple[dict, Any]:
         context, clean, options = self._begin(state, run_kwargs)
         resolved = resolve_executor(self.executor(), options.executor, context.parallel_executor)
+        release = _nothing
         try:
             parent = self._parent_run(context, resolved.executor if resolved.threaded else None)
+            release = _preload_children(context.state_initializer, parent)
             tasks = self.tasks(clean, context, run_kwargs)
             # the maps' own tasks() gives every task its key; a user's may not
             source = tasks if _keys_its_tasks(self) else _keyed(tasks)
@@ -181,6 +183,7 @@ class TaskBasedParallelAction(SingleStepAction):
             finally:
                 schedule.close()
         finally:
+            release()
             resolved.close()
         return {}, new_state
 
@@ -200,6 +203,19 @@ class TaskBasedParallelAction(SingleStepAction):
         finally:
             await schedule.close()
         return {}, new_state
+
+
+def _preload_children(loader: Any, parent: ParentRun) -> Callable[[], None]:
+    """Let a loader that can (``SQLitePersister.preload_children``) read the saved rows of all
+    this invocation's children at once instead of one query per branch; returns the release."""
+    preload = getattr(loader, "preload_children", None)
+    if preload is None:
+        return _nothing
+    return preload(parent.partition_key, parent.child_id_prefix)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _describe(task: SubGraphTask) -> tuple[str, str]:
