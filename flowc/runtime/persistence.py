@@ -387,9 +387,9 @@ class _GroupCommitter:
         self._await(self.queued)
         self.raise_unreported()
 
-    def settle(self) -> None:
-        """Wait until every row queued so far is written or failed (failures stay to report)."""
-        self._await(self.queued)
+    def written_all(self) -> bool:
+        """Whether every row queued so far is written (or failed): nothing is in flight."""
+        return self.finished >= self.queued
 
     def raise_unreported(self) -> None:
         """Raise the first failed batch no saver has raised yet (rows of copies, which do not
@@ -517,6 +517,10 @@ class _Preload:
 
 
 _NOT_PRELOADED = object()
+
+
+def _keep_nothing() -> None:
+    return None
 
 
 class _SQLiteStore:
@@ -790,10 +794,13 @@ class SQLitePersister(BaseStatePersister):
         """Read the latest row of every app whose id is ``<prefix>-…`` (the children of one map
         invocation, docs/parallelism.md) in one query, so that their loads — one per branch,
         most finding nothing on a first run — are answered from memory, each app's first load
-        only. Returns what drops the rows left over, for when the map is done."""
+        only. Returns what drops the rows left over, for when the map is done. With rows still
+        queued (a map inside a branch, its siblings' rows in flight) nothing is preloaded: each
+        load waits for its own app's rows instead, and nobody waits for all of them."""
         key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         store = self._shared()
-        store.committer.settle()
+        if not store.committer.written_all():
+            return _keep_nothing
         columns = "partition_key, app_id, sequence_id, position, state, created_at, status"
         sql = (
             f"SELECT {columns} FROM {self.table_name} WHERE partition_key = ? "
