@@ -11,11 +11,8 @@ escapes, conditions) are checked by the builder, which reports through the same 
 
 from __future__ import annotations
 
-import gc
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -23,6 +20,7 @@ from lark import Token, Transformer, Tree
 from lark.exceptions import UnexpectedInput
 
 from flowc.compiler import ast
+from flowc.compiler.collector import collector_paused
 from flowc.compiler.fast_path import parse_clean
 from flowc.compiler.syntax_errors import (
     F_ENCODING,
@@ -130,7 +128,7 @@ def _parse(text: str, file: str, *, fast: bool) -> tuple[ast.Module | None, list
     text, diagnostics = prepare_source(text, file)
     if diagnostics:
         return None, diagnostics
-    with _collector_paused():
+    with collector_paused():
         builder = AstBuilder(file)
         clean = parse_clean(text, builder) if fast else None
         if clean is not None:
@@ -169,19 +167,6 @@ def _with_condition_errors(tree: Tree, syntax: list[Diagnostic], file: str) -> l
         except ExpressionSyntaxError as error:
             found.extend(error.diagnostics)
     return sorted(found, key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a parse allocates its (acyclic) trees: on a
-    10,000-action file the collector's repeated full scans cost about a third of the time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def parse_or_raise(text: str, file: str = "<string>") -> ast.Module:
