@@ -517,10 +517,8 @@ class _Preload:
 
 
 _NOT_PRELOADED = object()
-
-
-def _keep_nothing() -> None:
-    return None
+_ROW_COLUMNS = "partition_key, app_id, sequence_id, position, state, created_at, status"
+"""What ``load`` reads of a row, in the order ``SQLitePersister._loaded`` takes them."""
 
 
 class _SQLiteStore:
@@ -753,16 +751,16 @@ class SQLitePersister(BaseStatePersister):
         key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         store = self._shared()
         table = self.table_name
-        columns = "partition_key, app_id, sequence_id, position, state, created_at, status"
+        columns = _ROW_COLUMNS
+        if app_id is not None and sequence_id is None:
+            preloaded = store.take_preloaded(key, app_id)
+            if preloaded is not _NOT_PRELOADED:
+                return None if preloaded is None else self._loaded(preloaded)
         if app_id is None:
             store.committer.flush()
             sql = f"SELECT {columns} FROM {table} WHERE partition_key = ? ORDER BY id DESC LIMIT 1"
             params: tuple[Any, ...] = (key,)
         else:
-            if sequence_id is None:
-                preloaded = store.take_preloaded(key, app_id)
-                if preloaded is not _NOT_PRELOADED:
-                    return None if preloaded is None else self._loaded(preloaded)
             store.committer.flush((key, app_id))
             if sequence_id is None:
                 sql = (
@@ -790,18 +788,18 @@ class SQLitePersister(BaseStatePersister):
             "status": row[6],
         }
 
-    def preload_children(self, partition_key: str | None, prefix: str) -> Callable[[], None]:
+    def preload_children(self, partition_key: str | None, prefix: str) -> Callable[[], None] | None:
         """Read the latest row of every app whose id is ``<prefix>-…`` (the children of one map
         invocation, docs/parallelism.md) in one query, so that their loads — one per branch,
         most finding nothing on a first run — are answered from memory, each app's first load
         only. Returns what drops the rows left over, for when the map is done. With rows still
-        queued (a map inside a branch, its siblings' rows in flight) nothing is preloaded: each
-        load waits for its own app's rows instead, and nobody waits for all of them."""
+        queued (a map inside a branch, its siblings' rows in flight) nothing is preloaded (None):
+        each load waits for its own app's rows instead, and nobody waits for all of them."""
         key = PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         store = self._shared()
         if not store.committer.written_all():
-            return _keep_nothing
-        columns = "partition_key, app_id, sequence_id, position, state, created_at, status"
+            return None
+        columns = _ROW_COLUMNS
         sql = (
             f"SELECT {columns} FROM {self.table_name} WHERE partition_key = ? "
             "AND app_id >= ? AND app_id < ? ORDER BY app_id, sequence_id, id"

@@ -157,7 +157,7 @@ class TaskBasedParallelAction(SingleStepAction):
     def _run_and_update(self, state: Any, run_kwargs: dict[str, Any]) -> tuple[dict, Any]:
         context, clean, options = self._begin(state, run_kwargs)
         resolved = resolve_executor(self.executor(), options.executor, context.parallel_executor)
-        release = _nothing
+        release = None
         try:
             parent = self._parent_run(context, resolved.executor if resolved.threaded else None)
             release = _preload_children(context.state_initializer, parent)
@@ -183,7 +183,8 @@ class TaskBasedParallelAction(SingleStepAction):
             finally:
                 schedule.close()
         finally:
-            release()
+            if release is not None:
+                release()
             resolved.close()
         return {}, new_state
 
@@ -205,17 +206,12 @@ class TaskBasedParallelAction(SingleStepAction):
         return {}, new_state
 
 
-def _preload_children(loader: Any, parent: ParentRun) -> Callable[[], None]:
+def _preload_children(loader: Any, parent: ParentRun) -> Callable[[], None] | None:
     """Let a loader that can (``SQLitePersister.preload_children``) read the saved rows of all
-    this invocation's children at once instead of one query per branch; returns the release."""
+    this invocation's children at once instead of one query per branch; returns the release
+    (None when nothing was preloaded)."""
     preload = getattr(loader, "preload_children", None)
-    if preload is None:
-        return _nothing
-    return preload(parent.partition_key, parent.child_id_prefix)
-
-
-def _nothing() -> None:
-    return None
+    return None if preload is None else preload(parent.partition_key, parent.child_id_prefix)
 
 
 def _describe(task: SubGraphTask) -> tuple[str, str]:
