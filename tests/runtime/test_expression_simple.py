@@ -113,3 +113,22 @@ def conditions(draw: st.DrawFn) -> str:
 @given(conditions())
 def test_generated_conditions_parse_the_same_either_way(text: str):
     assert_same_as_parser(text)
+
+
+STATE = {"round": 1, "done": False, "k": "y", "n": 0, "a": 0, "b": 0, "c": 3}
+
+
+@pytest.mark.parametrize(
+    "text", ["round < 3", "not done", 'k != "x" and n >= -2.5', "a or b or c", "None"]
+)
+def test_nodes_built_without_init_are_the_nodes_init_builds(text: str):
+    simple = parse_simple(text, Locator(text, ORIGIN))
+    expected = by_parser(text)
+    assert repr(simple) == repr(expected) and hash(simple) == hash(expected)
+    for mine, theirs in zip(walk(simple), walk(expected), strict=True):
+        assert type(mine) is type(theirs)
+        assert mine._depth == theirs._depth
+        assert mine.reads == theirs.reads
+        assert mine.evaluate(STATE) == theirs.evaluate(STATE)
+        with pytest.raises(AttributeError):  # FrozenInstanceError is an AttributeError
+            mine.span = ORIGIN
