@@ -18,9 +18,11 @@ is shut down when the map invocation ends.
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import queue
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -31,7 +33,6 @@ from typing import Any
 ExecutorChoice = Executor | Callable[[], Executor] | None
 
 DEFAULT_MAX_CONCURRENCY = min(32, (os.cpu_count() or 1) + 4)
-GROWTH_FAN_OUT = 2  # how many more threads each new pool thread starts (when wanted) before work
 
 
 class _Work:
@@ -57,24 +58,29 @@ class _Workers:
     """A pool's threads and queue, kept apart from the executor object so that threads do not
     keep it alive: when the executor is collected (or the interpreter exits) they are stopped.
 
-    Counts, under ``lock``: ``started`` threads (made, running or exited), ``idle`` finished
-    calls not yet matched by a submit (as ``ThreadPoolExecutor``'s idle semaphore), ``wanted``
-    threads a submit asked for that nobody has started yet, ``growing`` new threads still
-    starting wanted ones, ``creating`` ``Thread.start`` calls in progress."""
+    Counts, under ``lock``: ``started`` threads ever started (at most ``limit``), ``running``
+    threads whose loop has not ended (what ``join`` waits for), ``idle`` finished calls not yet
+    matched by a submit (as ``ThreadPoolExecutor``'s idle semaphore)."""
 
     def __init__(self, limit: int, name_prefix: str) -> None:
         self.limit = limit
         self.name_prefix = name_prefix
+        self.stopped = False
+        self.forget_threads()
+
+    def forget_threads(self) -> None:
+        """Start with no threads: on creation, and in a forked child (the threads, and the
+        calls queued for them, stayed in the parent; a lock may have been held at the fork)."""
         self.queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self.lock = threading.Lock()
-        self.created = threading.Condition(self.lock)
-        self.threads: list[threading.Thread] = []
-        self.started = self.idle = self.wanted = self.growing = self.creating = 0
-        self.stopped = False
+        self.ended = threading.Condition(self.lock)
+        self.idents: set[int] = set()  # of the pool's threads, as each starts its loop
+        self.started = self.running = self.idle = 0
+        if self.stopped:
+            self.queue.put(None)
 
     def submit(self, work: _Work) -> None:
-        """Queue ``work``; start a thread for it if no thread is free, the pool is not full and
-        no new thread is already growing the pool (one that is will start it)."""
+        """Queue ``work``; start a thread for it if no thread is free and the pool is not full."""
         with self.lock:
             if self.stopped:
                 raise RuntimeError("cannot schedule new futures after shutdown")
@@ -82,71 +88,23 @@ class _Workers:
             if self.idle:
                 self.idle -= 1
                 return
-            if self.started + self.wanted >= self.limit:
+            if self.started >= self.limit:
                 return
-            if self.growing:
-                self.wanted += 1
-                return
-            number = self._reserve_locked()
-        self._start(number)
-
-    def _reserve_locked(self) -> int:
-        self.started += 1
-        self.growing += 1
-        self.creating += 1
-        return self.started
-
-    def _start(self, number: int) -> None:
-        """Start a thread reserved under the lock, outside the lock: ``Thread.start`` waits until
-        the new thread runs, and several threads may be starting at once."""
-        thread = threading.Thread(
-            target=_work_loop, args=(self,), name=f"{self.name_prefix}_{number}"
-        )
+            self.started += 1
+            self.running += 1
+            number = self.started
         try:
-            thread.start()
+            _thread.start_new_thread(_pool_thread, (self, f"{self.name_prefix}_{number}"))
         except BaseException:
             with self.lock:
                 self.started -= 1
-                self.growing -= 1
-                self.creating -= 1
-                self.wanted = 0  # cannot start more: the threads there do the work
-                self.created.notify_all()
+                self.running -= 1
+                self.ended.notify_all()
             raise
-        with self.lock:
-            self.threads.append(thread)
-            self.creating -= 1
-            self.created.notify_all()
-
-    def grow(self) -> None:
-        """In a new thread, before its first call: start threads that submits asked for, up to
-        ``GROWTH_FAN_OUT`` (more if it is the last thread still growing), so a pool fills as a
-        tree instead of one ``Thread.start`` after another in the submitting thread (which, on
-        a busy machine, waits for each new thread to be scheduled). A thread stops growing
-        only under the lock and never leaves wanted threads with nobody to start them."""
-        started = 0
-        while True:
-            with self.lock:
-                if (
-                    self.stopped
-                    or not self.wanted
-                    or (started >= GROWTH_FAN_OUT and self.growing > 1)
-                ):
-                    self.growing -= 1
-                    return
-                self.wanted -= 1
-                number = self._reserve_locked()
-            try:
-                self._start(number)
-            except RuntimeError:
-                with self.lock:
-                    self.growing -= 1
-                return
-            started += 1
 
     def stop(self, cancel_futures: bool = False) -> None:
         with self.lock:
             self.stopped = True
-            self.wanted = 0
             if cancel_futures:
                 while True:
                     try:
@@ -158,17 +116,46 @@ class _Workers:
             self.queue.put(None)  # each thread passes it on as it exits
 
     def join(self) -> None:
+        """Wait until every thread of the pool has ended (but the calling one, if it is one)."""
         with self.lock:
-            while self.creating:
-                self.created.wait()
-            threads = list(self.threads)
-        for thread in threads:
-            if thread is not threading.current_thread():
-                thread.join()
+            while self.running > (_thread.get_ident() in self.idents):
+                self.ended.wait()
+
+
+def _pool_thread(workers: _Workers, name: str) -> None:
+    """A pool thread, started without ``threading.Thread``: ``Thread.start`` waits until the new
+    thread has run, and that wait, once per thread, was most of a wide pool's start-up on a busy
+    machine. What ``Thread`` would give the thread, it gets here: the tracing and profiling
+    functions set with ``threading.settrace``/``setprofile`` (coverage, profilers), and an entry
+    in ``threading.enumerate()`` under its name (for logs), removed as it ends."""
+    ident = _thread.get_ident()
+    if (trace := threading.gettrace()) is not None:
+        sys.settrace(trace)
+    if (profile := threading.getprofile()) is not None:
+        sys.setprofile(profile)
+    thread = threading.current_thread()
+    thread.name = name
+    with workers.lock:
+        workers.idents.add(ident)
+    try:
+        _work_loop(workers)
+    finally:
+        _forget(thread, ident)
+        with workers.lock:
+            workers.idents.discard(ident)
+            workers.running -= 1
+            workers.ended.notify_all()
+
+
+def _forget(thread: threading.Thread, ident: int) -> None:
+    """Drop the thread's ``threading`` entry, which Python keeps for threads it did not start
+    (a "dummy" thread stays listed as alive after it ends)."""
+    active = getattr(threading, "_active", None)
+    if isinstance(active, dict) and active.get(ident) is thread:
+        active.pop(ident, None)
 
 
 def _work_loop(workers: _Workers) -> None:
-    workers.grow()
     take, lock = workers.queue.get, workers.lock
     while True:
         work = take()
@@ -192,6 +179,12 @@ def _stop_live_pools() -> None:
         workers.join()
 
 
+def _forget_threads_after_fork() -> None:
+    for workers in list(_live_pools):
+        workers.forget_threads()
+
+
+os.register_at_fork(after_in_child=_forget_threads_after_fork)
 # As concurrent.futures does: stop pool threads just before the interpreter joins non-daemon
 # threads (a plain atexit hook would run after that join, which would wait forever).
 getattr(threading, "_register_atexit", atexit.register)(_stop_live_pools)
@@ -205,11 +198,11 @@ class MultiThreadedExecutor(Executor):
     not started, so a small pool cannot deadlock (see docs/parallelism.md).
 
     Unlike ``ThreadPoolExecutor``, which starts each new thread inside ``submit`` while holding
-    a process-wide lock (so every thread of every pool starts one after another, each waiting to
-    be scheduled), a submit starts at most the first new thread, outside any shared lock, and
-    each new thread starts up to two more that were asked for before taking work: a wide pool
-    fills as a tree, and on a busy machine its start-up no longer adds up the scheduling delays
-    of every thread. Idle threads exit when the executor is shut down or garbage-collected.
+    a process-wide lock and waits until the thread has run (so every thread of every pool starts
+    one after another, each waiting to be scheduled), a submit starts its thread outside any
+    shared lock and does not wait for it: a wide pool's threads come up together, and on a busy
+    machine its start-up no longer adds up the scheduling delays of every thread (see
+    ``_pool_thread``). Idle threads exit when the executor is shut down or garbage-collected.
     """
 
     flowc_thread_based = True

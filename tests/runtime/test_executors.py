@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -50,9 +51,15 @@ def test_multithreaded_executor_runs_max_concurrency_calls_at_once_and_no_more()
 
 def test_multithreaded_executor_refuses_work_after_shutdown_and_cancels_queued_calls() -> None:
     pool = MultiThreadedExecutor(max_concurrency=1)
-    gate = threading.Event()
-    first = pool.submit(gate.wait, 10)
+    running, gate = threading.Event(), threading.Event()
+
+    def hold() -> bool:
+        running.set()
+        return gate.wait(10)
+
+    first = pool.submit(hold)
     queued = pool.submit(lambda: "never")
+    assert running.wait(10)  # a call not yet started would be cancelled too
     pool.shutdown(wait=False, cancel_futures=True)
     gate.set()
     assert first.result() is True and queued.cancelled()
@@ -76,6 +83,65 @@ def test_a_collected_multithreaded_executor_stops_its_threads() -> None:
     while alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert alive() == []
+
+
+def test_shutdown_with_wait_returns_once_running_calls_have_ended() -> None:
+    ended = threading.Event()
+
+    def slow() -> None:
+        time.sleep(0.2)
+        ended.set()
+
+    pool = MultiThreadedExecutor(max_concurrency=2)
+    pool.submit(slow)
+    pool.shutdown(wait=True)
+    assert ended.is_set()
+
+
+def test_a_pool_thread_may_shut_its_own_pool_down_and_wait() -> None:
+    pool = MultiThreadedExecutor(max_concurrency=2)
+    companion = pool.submit(time.sleep, 0.1)
+    future = pool.submit(pool.shutdown, wait=True)  # waits for the other thread, not itself
+    assert future.result(timeout=10) is None and companion.done()
+
+
+def test_pool_threads_inherit_the_threading_trace_function() -> None:
+    """As ``threading.Thread`` does: coverage and profilers see the calls a pool runs."""
+    seen: list[str] = []
+
+    def branch_body() -> int:
+        return 7
+
+    def tracer(frame: object, event: str, arg: object) -> None:
+        if event == "call":
+            seen.append(frame.f_code.co_name)  # type: ignore[attr-defined]
+
+    previous = threading.gettrace()
+    threading.settrace(tracer)
+    try:
+        with MultiThreadedExecutor(max_concurrency=1) as pool:
+            assert pool.submit(branch_body).result() == 7
+    finally:
+        threading.settrace(previous)  # type: ignore[arg-type]
+    assert "branch_body" in seen
+
+
+def test_a_forked_child_can_use_an_inherited_pool_and_exit() -> None:
+    """The parent's pool threads do not exist in a forked child: the child's copy of the pool
+    starts its own, and the child's exit does not wait for the parent's."""
+    pool = MultiThreadedExecutor(max_concurrency=2)
+    assert pool.submit(time.sleep, 0.01).result() is None  # the pool has a thread here
+    context = multiprocessing.get_context("fork")
+    results = context.SimpleQueue()
+
+    def use_pool() -> None:
+        results.put(pool.submit(lambda: 2).result(timeout=10))
+
+    child = context.Process(target=use_pool)
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0 and results.get() == 2
+    pool.shutdown()
 
 
 def test_multithreaded_executor_refuses_zero_concurrency() -> None:
