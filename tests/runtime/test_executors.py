@@ -144,6 +144,22 @@ def test_a_forked_child_can_use_an_inherited_pool_and_exit() -> None:
     pool.shutdown()
 
 
+def test_a_call_whose_thread_cannot_start_fails_to_submit_and_never_runs() -> None:
+    """A new thread's stack that cannot be allocated makes the thread fail to start, for real."""
+    ran: list[int] = []
+    pool = MultiThreadedExecutor(max_concurrency=1)  # the failed thread must not count
+    default = threading.stack_size()
+    threading.stack_size(2**44)
+    try:
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            pool.submit(ran.append, 1)
+    finally:
+        threading.stack_size(default)
+    assert pool.submit(ran.append, 2).result(timeout=10) is None  # the pool still works
+    pool.shutdown()
+    assert ran == [2]
+
+
 def test_multithreaded_executor_refuses_zero_concurrency() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         MultiThreadedExecutor(max_concurrency=0)
