@@ -19,7 +19,7 @@ import pytest
 from over_range import OverRange
 from pydantic import BaseModel
 
-from flowc.runtime import action
+from flowc.runtime import action, when
 from flowc.runtime.application import ApplicationBuilder, ParentPointer
 from flowc.runtime.executors import MultiThreadedExecutor
 from flowc.runtime.graph import GraphBuilder
@@ -285,6 +285,78 @@ def test_persisted_one_action_branches_save_the_rows_a_child_application_would(
     assert direct == through_applications
     assert len(direct) == (2 if fails else 3)
     assert {row[4] for row in direct} == ({"completed", "failed"} if fails else {"completed"})
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_persisted_subgraph_branches_save_the_rows_a_child_application_would(
+    tmp_path: Path, fails: bool
+) -> None:
+    """One row per step, numbered from 0; a failed step's row holds the state before it."""
+
+    @action(reads=["i"], writes=["a"])
+    def first(state: State) -> State:
+        return state.update(a=state["i"] + 1)
+
+    @action(reads=["a"], writes=["b"])
+    def middle(state: State) -> State:
+        if fails and state["i"] == 1:
+            raise ValueError("the middle step of branch 1 fails")
+        return state.update(b=2 * state["a"])
+
+    @action(reads=["a"], writes=["b"])
+    def odd(state: State) -> State:
+        return state.update(b=-state["a"])
+
+    @action(reads=["b"], writes=["out"])
+    def last(state: State) -> State:
+        return state.update(out=state["b"] - 1)
+
+    subgraph = (
+        GraphBuilder()
+        .with_actions(first=first, middle=middle, odd=odd, last=last)
+        .with_transitions(
+            ("first", "odd", when(i=2)),
+            ("first", "middle"),
+            ("middle", "last"),
+            ("odd", "last"),
+        )
+        .build()
+    )
+    branch = RunnableGraph(subgraph, "first", ["last"])
+
+    def rows_with(tracker: Any, name: str) -> list[tuple[Any, ...]]:
+        store = SQLitePersister(str(tmp_path / name))
+        store.initialize()
+        builder = ApplicationBuilder().with_state_persister(store).with_identifiers(app_id="parent")
+        if tracker is not None:  # a tracked child is a real Application
+            builder = builder.with_tracker(tracker)
+        mapped = over(branch, max_concurrency=1)
+        if fails:
+            with pytest.raises(BranchFailedError):
+                run_map(mapped, builder, n=3)
+        else:
+            assert run_map(mapped, builder, n=3)["results"] == [1, 3, -4]
+        store.cleanup()
+        return saved_rows(tmp_path / name)
+
+    direct, through_applications = rows_with(None, "direct.db"), rows_with(Recorder(), "apps.db")
+    assert direct == through_applications
+    steps = [(row[2], row[3], row[4]) for row in direct]
+    if fails:  # branch 0 ran its three steps; branch 1 failed in its second; 2 never started
+        assert steps == [
+            (0, "first", "completed"),
+            (1, "middle", "completed"),
+            (2, "last", "completed"),
+            (0, "first", "completed"),
+            (1, "middle", "failed"),
+        ]
+        assert json.loads(direct[-1][5]) == {"n": 3, "i": 1, "a": 2}
+    else:
+        assert [step[1] for step in steps] == ["first", "middle", "last"] * 2 + [
+            "first",
+            "odd",
+            "last",
+        ]
 
 
 CRASH_APP = Path(__file__).parent / "parallelism_crash_app.py"

@@ -7,11 +7,12 @@ A branch is a child application (own app id, linked to its parent). Building one
   (``run_action``, the step loop's own one-step function); a multi-action subgraph walks its
   transitions with ``Graph.next_action``. The child's ``ApplicationContext`` is built only if an
   action asks for ``__context``.
-- **saved**: a one-action branch whose only observers are a persister and/or a loader runs
-  like the cheap path and then calls the persister's ``save`` itself, writing the row the full
-  path would write (a saved row that is not finished is resumed the full way).
-- **full**: a tracker observes the child, or a persisted child is a subgraph, so it is a real
-  ``Application`` built with ``ApplicationBuilder`` (hooks, persistence, tracking all apply).
+- **saved**: a branch whose only observers are a persister and/or a loader runs like the cheap
+  path and calls the persister's ``save`` itself after each step, writing the rows the full
+  path would write (a saved child that is not finished is resumed the full way).
+- **full**: a tracker observes the child, an async persister saves it, or it resumes in the
+  middle of its subgraph, so it is a real ``Application`` built with ``ApplicationBuilder``
+  (hooks, persistence, tracking all apply).
 
 On the saved and full paths, with a state initializer, a child whose persisted position is
 already one of its ``halt_after`` actions is finished: its persisted state is returned without
@@ -59,8 +60,8 @@ def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
     graph = task.graph
     action = graph.single_action
     if task.state_persister is not None or task.state_initializer is not None:
-        if task.tracker is None and action is not None and _synchronous(task):
-            return _run_saved(parent, task, action)
+        if task.tracker is None and _synchronous(task):
+            return _run_saved(parent, task)
         return _run_full(parent, task)
     if task.tracker is not None:
         return _run_full(parent, task)
@@ -95,30 +96,42 @@ def _is_async(persister: Any, method: str) -> bool:
     return inspect.iscoroutinefunction(getattr(persister, method, None))
 
 
-def _run_saved(parent: ParentRun, task: SubGraphTask, action: Any) -> Any:
-    """A one-action branch observed only by a persister and/or a loader: the rows the full path
-    would write (sequence id 0, ``completed`` with the new state, or ``failed`` with the input
-    state and the action's exception re-raised), without building an ``Application``. A child
-    with a saved row that is not finished is resumed the full way."""
+def _run_saved(parent: ParentRun, task: SubGraphTask) -> Any:
+    """A branch observed only by a persister and/or a loader: the rows the full path would write
+    (one per step, numbered from 0: ``completed`` with the new state, or ``failed`` with the state
+    before the step and the action's exception re-raised), without building an ``Application``.
+    A child with a saved row that is not finished is resumed the full way."""
     app_id = _app_id(parent, task)
     if task.state_initializer is not None:
         loaded = task.state_initializer.load(parent.partition_key, app_id)
         if loaded:
             finished = _finished_state(task, loaded)
             return finished if finished is not None else _run_full(parent, task)
-    context = None
-    if task.graph.wants_context:
-        context = child_context(parent, task, app_id, action.name)
-    saver = task.state_persister
-    try:
-        _, state = run_action(action, task.state, task.inputs, context)
-    except Exception:
+    graph, saver, partition_key = task.graph, task.state_persister, parent.partition_key
+    halts, asking, inner = graph.halt_after, graph.wants_context, graph.graph
+    action = graph.single_action or inner.get_action(graph.entrypoint)
+    state, inputs = task.state, task.inputs
+    sequence_id = 0
+    while True:
+        name = action.name
+        context = None
+        if name in asking:
+            context = _at_step(child_context(parent, task, app_id, name), sequence_id)
+        try:
+            _, after = run_action(action, state, inputs, context)
+        except Exception:
+            if saver is not None:
+                saver.save(partition_key, app_id, sequence_id, name, state, "failed")
+            raise
+        state = after
         if saver is not None:
-            saver.save(parent.partition_key, app_id, 0, action.name, task.state, "failed")
-        raise
-    if saver is not None:
-        saver.save(parent.partition_key, app_id, 0, action.name, state, "completed")
-    return state
+            saver.save(partition_key, app_id, sequence_id, name, state, "completed")
+        if name in halts:
+            return state
+        action = inner.next_action(name, state)
+        if action is None:
+            return state
+        sequence_id += 1
 
 
 def _walk(parent: ParentRun, task: SubGraphTask) -> Any:
