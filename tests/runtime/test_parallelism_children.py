@@ -248,6 +248,52 @@ def test_a_resumed_map_reuses_child_ids_and_skips_children_already_saved(
     assert persister.copies["copy"] == 4 + 5
 
 
+def test_a_resumed_subgraph_branch_retries_its_failed_step_and_keeps_its_finished_ones(
+    persister: CountingPersister,
+) -> None:
+    ran: Counter[tuple[str, int]] = Counter()
+
+    @action(reads=["i"], writes=["a"])
+    def first(state: State) -> State:
+        ran["first", state["i"]] += 1
+        return state.update(a=state["i"] + 1)
+
+    @action(reads=["a"], writes=["out"])
+    def second(state: State) -> State:
+        ran["second", state["i"]] += 1
+        if state["i"] == 1 and ran["second", 1] == 1:
+            raise RuntimeError("branch 1's second step fails the first time")
+        return state.update(out=10 * state["a"])
+
+    subgraph = (
+        GraphBuilder()
+        .with_actions(first=first, second=second)
+        .with_transitions(("first", "second"))
+        .build()
+    )
+
+    def resumable() -> Any:
+        return (
+            ApplicationBuilder()
+            .with_action(fan_out=over(RunnableGraph(subgraph, "first", ["second"])))
+            .with_state_persister(persister)
+            .initialize_from(
+                persister,
+                resume_at_next_action=True,
+                default_state={"n": 3},
+                default_entrypoint="fan_out",
+            )
+            .with_identifiers(app_id="parent")
+            .build()
+        )
+
+    with pytest.raises(BranchFailedError, match="branch 1"):
+        resumable().run(halt_after=["fan_out"])
+    assert resumable().run(halt_after=["fan_out"])[2]["results"] == [10, 20, 30]
+    assert ran["first", 1] == 1 and ran["second", 1] == 2  # resumed at the failed step
+    assert ran["first", 0] == ran["second", 0] == 1  # a finished branch is not run again
+
+
 def saved_rows(db: Path) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as connection:
         return connection.execute(
