@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from flowc.errors import FlowRuntimeError
+from flowc.runtime.process_id import current_pid
 from flowc.runtime.serialization import SerializationRegistry, state_values
 
 Status = Literal["completed", "failed"]
@@ -347,7 +348,7 @@ class _GroupCommitter:
     waiters: int = 0
     closing: bool = False
     commits: int = 0
-    pid: int = field(default_factory=os.getpid)
+    pid: int = field(default_factory=current_pid)
 
     def submit(self, row: tuple[Any, ...]) -> int:
         """Queue ``row`` (partition key and app id first); its number, for :meth:`wait`."""
@@ -436,7 +437,7 @@ class _GroupCommitter:
 
     def close(self) -> None:
         """Commit what is queued, then stop the thread (also run at interpreter exit)."""
-        if self.pid != os.getpid():  # a forked child: the thread and its locks stayed behind
+        if self.pid != current_pid():  # a forked child: the thread and its locks stayed behind
             return
         with self.lock:
             self.closing = True
@@ -527,7 +528,7 @@ class _SQLiteStore:
 
     def __init__(self, settings: _Settings) -> None:
         self.settings = settings
-        self.pid = os.getpid()
+        self.pid = current_pid()
         self.local = threading.local()
         self.schema_ready = False
         self.committer = _GroupCommitter(settings)
@@ -634,7 +635,7 @@ class SQLitePersister(BaseStatePersister):
 
     def _shared(self) -> _SQLiteStore:
         store = self._store
-        if store is None or store.pid != os.getpid():
+        if store is None or store.pid != current_pid():
             store = _SQLiteStore(
                 _Settings(
                     self.db_path,
@@ -835,7 +836,7 @@ class SQLitePersister(BaseStatePersister):
     def cleanup(self) -> None:
         """Write out queued rows and close the calling thread's connection."""
         store = self._store
-        if store is not None and store.pid == os.getpid():
+        if store is not None and store.pid == current_pid():
             store.committer.flush()
             store.close_reader()
 

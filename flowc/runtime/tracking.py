@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from flowc.errors import FlowRuntimeError
+from flowc.runtime.process_id import current_pid
 from flowc.runtime.serialization import (
     SerializationRegistry,
     StateSerializationError,
@@ -181,7 +182,7 @@ class _TrackerFiles:
     descriptors: OrderedDict[Path, int] = field(default_factory=OrderedDict)
     graph_digests: dict[int, tuple[Any, str]] = field(default_factory=dict)
     made_dirs: set[Path] = field(default_factory=set)
-    pid: int = field(default_factory=os.getpid)
+    pid: int = field(default_factory=current_pid)
 
     def append(self, path: Path, line: bytes) -> None:
         with self.lock, _storage("write", path):
@@ -264,7 +265,7 @@ class LocalTrackingClient:
 
     def _shared(self) -> _TrackerFiles:
         files = self._files
-        if files is None or files.pid != os.getpid():
+        if files is None or files.pid != current_pid():
             files = self._files = _TrackerFiles(self.root)
         return files
 
