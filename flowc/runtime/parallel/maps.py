@@ -12,7 +12,7 @@ import abc
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from flowc.runtime.action import SingleStepAction
 from flowc.runtime.executors import ResolvedExecutor, resolve_executor
@@ -34,7 +34,6 @@ from flowc.runtime.parallel.scheduler import (
 from flowc.runtime.parallel.streaming import current_sink
 from flowc.runtime.parallel.tasks import ParentRun, RunnableGraph, SubGraphTask
 
-Cascade = Literal["cascade"]
 MIN_LOOKAHEAD = 64
 
 
@@ -279,8 +278,29 @@ def _cascade(behavior: Any, inherited: Any) -> Any:
     return behavior
 
 
-def _say_cascade() -> Cascade:
-    return "cascade"
+def _cascading(
+    tracker: Any, persister: Any, initializer: Any, *, shared: bool
+) -> Callable[[], tuple[Any, Any, Any]]:
+    """Each child's (tracker, persister, initializer) when all three cascade: the parent's
+    objects, ``.copy()``'d for each child if they have it, one copy for a persister that is also
+    the initializer. What to call is decided once per map invocation, not per child."""
+    if (tracker, persister, initializer) == (None, None, None):
+        return lambda: (None, None, None)
+    copy_tracker = _copier(tracker)
+    copy_initializer = _copier(initializer)
+    copy_persister = _copier(persister)
+
+    def per_child() -> tuple[Any, Any, Any]:
+        loader = copy_initializer()
+        return copy_tracker(), loader if shared else copy_persister(), loader
+
+    return per_child
+
+
+def _copier(inherited: Any) -> Callable[[], Any]:
+    if inherited is not None and hasattr(inherited, "copy"):
+        return inherited.copy
+    return lambda: inherited
 
 
 def _with_optional_context(method: Callable[..., Any], context: Any) -> Callable[[], Any]:
@@ -340,14 +360,11 @@ class MapActionsAndStates(TaskBasedParallelAction):
             or cls.state_initializer is not base.state_initializer
         )
         inherited = (context.tracker, context.state_persister, context.state_initializer)
-        if not overridden and inherited == (None, None, None):
-            return lambda: (None, None, None)
-        if overridden:
-            call_tracker = _with_optional_context(self.tracker, context)
-            initializer_behavior, persister_behavior = self.state_initializer, self.state_persister
-        else:  # all three say "cascade": no need to ask them per child
-            call_tracker = initializer_behavior = persister_behavior = _say_cascade
         shared = context.state_persister is context.state_initializer
+        if not overridden:  # all three say "cascade": no need to ask them per child
+            return _cascading(*inherited, shared=shared)
+        call_tracker = _with_optional_context(self.tracker, context)
+        initializer_behavior, persister_behavior = self.state_initializer, self.state_persister
 
         def per_child() -> tuple[Any, Any, Any]:
             tracker = _cascade(call_tracker(), context.tracker)
