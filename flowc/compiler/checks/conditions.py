@@ -67,6 +67,7 @@ def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Dia
         if map_node.items is not None:
             known.setdefault(map_node.items.var.name, map_node.items.var.span)
     types = {name: from_type_ref(spec.type) for name, spec in schema.items()}
+    checker = TypeChecker(types)
     for scope in facts.scopes:
         for source, target, arrow in _conditional_arrows(facts.shape(scope).arrows):
             condition = arrow.condition
@@ -84,7 +85,7 @@ def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Dia
                     hint or f"declare it: `state {{ {key}: … }}`",
                     related=related,
                 )
-            yield from TypeChecker(types, fallback).check(condition.expression)
+            yield from checker.check(condition.expression, fallback)
 
 
 def _conditional_arrows(
@@ -131,20 +132,32 @@ def _describe(kind: Type) -> str:
 
 
 class TypeChecker:
-    """Infers a ``Type`` (or ``None``: unknown) for each sub-expression, reporting mismatches."""
+    """Infers a ``Type`` (or ``None``: unknown) for each sub-expression, reporting mismatches.
+    One checker serves every condition of a flow (``check`` one at a time)."""
 
-    def __init__(self, types: dict[str, Type | None], fallback: Span) -> None:
+    def __init__(self, types: dict[str, Type | None]) -> None:
         self.types = types
-        self.fallback = fallback
+        self.fallback: Span | None = None
         self.found: list[Diagnostic] = []
+        self.categories: dict[frozenset[str], frozenset[str]] = {}
 
-    def check(self, expression: Expression) -> list[Diagnostic]:
+    def check(self, expression: Expression, fallback: Span) -> list[Diagnostic]:
+        """The mismatches in ``expression``; ``fallback`` stands for generated nodes' spans."""
+        self.fallback = fallback
+        self.found = []
         self.infer(expression)
         return self.found
 
     def _span(self, node: Expression) -> Span:
         span = node.span
-        return self.fallback if span.file == "<generated>" else span
+        return self.fallback if span.file == "<generated>" else span  # type: ignore[return-value]
+
+    def _categories(self, kinds: frozenset[str]) -> frozenset[str]:
+        """``kinds`` with int, float and bool as "number", worked out once per set of kinds."""
+        found = self.categories.get(kinds)
+        if found is None:
+            found = self.categories[kinds] = frozenset(_categories(kinds))
+        return found
 
     def _report(self, node: Expression, message: str, hint: str) -> None:
         self.found.append(error(F_CONDITION_TYPE, message, self._span(node), hint))
@@ -251,18 +264,19 @@ class TypeChecker:
         self, node: Compare, op: str, left_node: Expression, left: Type, right_node: Expression,
         right: Type,
     ) -> None:  # fmt: skip
-        text = f"{to_source(left_node)} {op} {to_source(right_node)}"
-        lc, rc = _categories(left.kinds), _categories(right.kinds)
-        if op in ("<", "<=", ">", ">="):
+        lc, rc = self._categories(left.kinds), self._categories(right.kinds)
+        if op in _ORDERING:
             if not (lc & rc & ORDERED):
+                text = _pair_text(left_node, op, right_node)
                 self._report(
                     node,
                     f"`{text}` compares {_describe(left)} with {_describe(right)}: "
                     "they cannot be ordered",
                     _conversion_hint(left_node, left, right_node, right),
                 )
-        elif op in ("==", "!="):
+        elif op in _EQUALITY:
             if not (lc & rc):
+                text = _pair_text(left_node, op, right_node)
                 always = "false" if op == "==" else "true"
                 self._report(
                     node,
@@ -270,7 +284,8 @@ class TypeChecker:
                     f"{_describe(right)}",
                     _conversion_hint(left_node, left, right_node, right),
                 )
-        elif op in ("in", "not in"):
+        elif op in _MEMBERSHIP:
+            text = _pair_text(left_node, op, right_node)
             if not right.kinds & {"list", "str", "dict"}:
                 self._report(
                     node,
@@ -284,7 +299,7 @@ class TypeChecker:
                     f"`{text}`: only a string can be in a string, not {_describe(left)}",
                     "convert it with `str(…)`",
                 )
-            elif right.item is not None and not (lc & _categories(right.item.kinds)):
+            elif right.item is not None and not (lc & self._categories(right.item.kinds)):
                 self._report(
                     node,
                     f"`{text}` is always {'false' if op == 'in' else 'true'}: "
@@ -293,6 +308,16 @@ class TypeChecker:
                     if right.item.kinds == {"str"}
                     else "compare values of the same type",
                 )
+
+
+_ORDERING = frozenset({"<", "<=", ">", ">="})
+_EQUALITY = frozenset({"==", "!="})
+_MEMBERSHIP = frozenset({"in", "not in"})
+
+
+def _pair_text(left_node: Expression, op: str, right_node: Expression) -> str:
+    """A comparison as written back (for messages only: printed when one is reported)."""
+    return f"{to_source(left_node)} {op} {to_source(right_node)}"
 
 
 def _conversion_hint(left_node: Expression, left: Type, right_node: Expression, right: Type) -> str:
@@ -316,7 +341,16 @@ def _conversion_hint(left_node: Expression, left: Type, right_node: Expression, 
 
 
 def _union(types: list[Type | None]) -> Type | None:
-    if not types or any(t is None for t in types):
+    if not types:
+        return None
+    first = types[0]
+    if first is not None and first.item is None and first.value is None:
+        for kind in types:
+            if kind is not first:
+                break
+        else:
+            return first  # all the same scalar (``a and b`` of two comparisons): no new Type
+    if any(t is None for t in types):
         return None
     kinds: frozenset[str] = frozenset()
     for kind in types:

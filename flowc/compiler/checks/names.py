@@ -41,10 +41,12 @@ def check_names(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnost
     imported = {i.local: i.span for i in ir.meta.imports if isinstance(i, PythonImport)}
     self_referenced = {d.span for d in ir.meta.problems if d.code == F_SELF_REFERENCE}
     for scope in facts.scopes:
-        declared = {**top_declared, **_declared_spans(scope)}
         yield from _duplicates(scope)
+        declared: dict[str, Span | None] | None = None  # made for the first unknown step
         for node in scope.steps():
-            if isinstance(node, UnknownNode) and node.span not in self_referenced:
+            if type(node) is UnknownNode and node.span not in self_referenced:
+                if declared is None:
+                    declared = {**top_declared, **_declared_spans(scope)}
                 yield _unknown_step(node, declared, imported)
     yield from _callables(ir, facts, top_declared, imported)
     yield from _branches(facts, top_declared, imported)
@@ -101,10 +103,10 @@ def _callables(
     ir: FlowIR, facts: FlowFacts, declared: dict[str, Span | None], imported: dict[str, Span]
 ) -> Iterator[Diagnostic]:
     seen: set[tuple[Span, str]] = set()
-    kinds = {d.name: d.kind.value for scope in facts.scopes for d in scope.meta.declarations}
     references: list[tuple[CallableSpec, str]] = []
     for action in facts.actions:
-        references.append((action.callable, f"action '{action.name}'"))
+        if not action.callable.resolved:
+            references.append((action.callable, f"action '{action.name}'"))
     for map_node in facts.maps:
         for reduce in map_node.reduces:
             if reduce.callable is not None:
@@ -115,10 +117,13 @@ def _callables(
         if options.task_key is not None and options.task_key.callable is not None:
             references.append((options.task_key.callable, "task key"))
     self_referenced = {d.span for d in ir.meta.problems if d.code == F_SELF_REFERENCE}
+    kinds: dict[str, str] | None = None  # made for the first unresolved callable
     for spec, user in references:
         if spec.resolved or (spec.span, spec.written) in seen or spec.span in self_referenced:
             continue
         seen.add((spec.span, spec.written))
+        if kinds is None:
+            kinds = {d.name: d.kind.value for s in facts.scopes for d in s.meta.declarations}
         if spec.written in kinds:
             yield error(
                 F_WRONG_KIND,

@@ -12,12 +12,7 @@ from collections.abc import Iterator
 from flowc.compiler.ast import TypeRef
 from flowc.compiler.checks.common import warning
 from flowc.compiler.checks.facts import FlowFacts, flow_facts
-from flowc.compiler.ir import (
-    ActionNode,
-    FlowImport,
-    FlowIR,
-    ItemsFromState,
-)
+from flowc.compiler.ir import FlowImport, FlowIR, ItemsFromState
 from flowc.errors import Diagnostic
 
 F_UNUSED_IMPORT = "F250"
@@ -62,23 +57,30 @@ def _used_names(facts: FlowFacts) -> set[str]:
 
 
 def _imports(ir: FlowIR, facts: FlowFacts, used_names: set[str]) -> Iterator[Diagnostic]:
-    referenced = set(used_names)
+    """This file's imports nothing names; the walk stops once every import is named."""
     file = ir.meta.span.file
+    unused = {item.local for item in ir.meta.imports if item.span.file == file} - used_names
     for action in facts.actions:
-        referenced.add(action.callable.written)
+        if not unused:
+            break
+        unused.discard(action.callable.written)
     for map_node in facts.maps:
+        if not unused:
+            break
         for reduce in map_node.reduces:
             if reduce.callable is not None:
-                referenced.add(reduce.callable.written)
+                unused.discard(reduce.callable.written)
         for option in (map_node.options.executor, map_node.options.task_key):
             spec = getattr(option, "callable", None)
             if spec is not None:
-                referenced.add(spec.written)
+                unused.discard(spec.written)
     for spec in ir.meta.schema:
-        referenced.update(_type_names(spec.type))
+        unused.difference_update(_type_names(spec.type))
+    if not unused:
+        return
     loaded = {declared.name for declared in ir.meta.declarations}
     for item in ir.meta.imports:
-        if item.local in referenced or item.span.file != file:
+        if item.local not in unused or item.span.file != file:
             continue
         if isinstance(item, FlowImport) and item.local not in loaded:
             continue  # the import failed: check_lowering reports why
@@ -98,30 +100,36 @@ def _type_names(ref: TypeRef) -> Iterator[str]:
 
 
 def _fields(ir: FlowIR, facts: FlowFacts) -> Iterator[Diagnostic]:
-    touched = set(facts.written)
+    """The schema's fields nothing touches; the walk stops once every field is touched."""
+    untouched = {spec.name for spec in ir.meta.schema} - facts.written
+    reads = facts.dataflow.action_reads
     for action in facts.actions:
-        touched.update(key.name for key in facts.dataflow.action_reads(action))
+        keys = reads(action)
+        if not keys:
+            return  # an action reading what its @action declares may use any field
+        if untouched:
+            untouched.difference_update([key.name for key in keys])
     for map_node in facts.maps:
+        if not untouched:
+            break
         if map_node.items is not None:
-            touched.add(map_node.items.var.name)
+            untouched.discard(map_node.items.var.name)
             if isinstance(map_node.items.source, ItemsFromState):
-                touched.add(map_node.items.source.key.name)
+                untouched.discard(map_node.items.source.key.name)
         for reduce in map_node.reduces:
-            touched.update(reduce.reads)
+            untouched.difference_update(reduce.reads)
         task_key = map_node.options.task_key
         if task_key is not None and task_key.field_path:
-            touched.add(task_key.field_path[0])
+            untouched.discard(task_key.field_path[0])
     for scope in facts.scopes:
         for arrows in facts.shape(scope).arrows.values():
+            if not untouched:
+                break
             for _, arrow in arrows:
                 if arrow.condition is not None:
-                    touched.update(arrow.condition.expression.reads)
-    reads = facts.dataflow.action_reads
-    undeclared = any(isinstance(a, ActionNode) and not reads(a) for a in facts.actions)
-    if undeclared:
-        return  # an action reading what its @action declares may use any field
+                    untouched.difference_update(arrow.condition.expression.reads)
     for spec in ir.meta.schema:
-        if spec.name not in touched:
+        if spec.name in untouched:
             yield warning(
                 F_UNUSED_FIELD,
                 f"state field '{spec.name}' is never read or written",
