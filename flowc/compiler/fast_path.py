@@ -201,8 +201,9 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         must resume, or None when the first line is not plain."""
         nonlocal line, line_start, previous
         resume = None
+        where = Line(file, line, line_start)
         while True:
-            statement = line_statement(text, start, Line(file, line, line_start), words, builder)
+            statement = line_statement(text, start, where, words, builder)
             if statement is None or not goto(statement[0], statement[1], kind):
                 return resume
             resume = statement[2]
@@ -211,8 +212,8 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
             if newlines is None:  # the end, or a comment after the statement
                 return resume
             value = newlines.group()
-            line += value.count("\n")
-            line_start = resume + value.rindex("\n") + 1
+            line = where.line = line + value.count("\n")
+            line_start = where.line_start = resume + value.rindex("\n") + 1
             shift(_NEWLINE, newline)  # kept: `line_statement` saw no continuation line
             previous = _NEWLINE
             resume = start = newlines.end()

@@ -20,8 +20,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lark import Token
-
 from flowc.compiler import ast
 from flowc.errors import Span
 from flowc.grammar.newlines import CONTINUATION
@@ -90,23 +88,33 @@ def line_statement(
     return None if node is None else ("transition", node, match.end())
 
 
+_Name = ast.positional(ast.Name)
+_CallableRef = ast.positional(ast.CallableRef)
+_Argument = ast.positional(ast.Argument)
+_String = ast.positional(ast.String)
+_Number = ast.positional(ast.Number)
+_Constant = ast.positional(ast.Constant)
+_ActionDecl = ast.positional(ast.ActionDecl)
+_Endpoint = ast.positional(ast.Endpoint)
+_Transition = ast.positional(ast.Transition)
+
+
 def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, str]) -> Any:
-    name = match.group("name")
+    name, target_text = match.group("name", "target")
     if name in words or not name.isascii():
         return None
-    target_text = match.group("target")
     module, colon, function = target_text.rpartition(":")
     if function in words or (colon and any(part in words for part in module.split("."))):
         return None
+    file, line, offset = where.file, where.line, where.line_start - 1
     target_start, last_end = match.span("target")
-    target = ast.CallableRef(
-        function, module if colon else None, where.span(target_start, last_end)
-    )
+    target_span = _new_span(Span, (file, line, target_start - offset, line, last_end - offset))
+    target = _CallableRef(function, module if colon else None, target_span)
     arguments: list[ast.Argument] = []
     arguments_start, arguments_end = match.span("arguments")
     if arguments_start >= 0:
         for part in _ARGUMENT_PARTS.finditer(text, arguments_start, arguments_end):
-            argument = _argument(part, where, words)
+            argument = _argument(part, file, line, offset, words)
             if argument is None:
                 return None
             arguments.append(argument)
@@ -124,53 +132,62 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
         elif word in words:
             return None
         else:
-            last_end = part.end()
-            names.append(ast.Name(word, where.span(part.start(), last_end)))
-    return ast.ActionDecl(
-        ast.Name(name, where.span(*match.span("name"))),
+            start, last_end = part.span()
+            span = _new_span(Span, (file, line, start - offset, line, last_end - offset))
+            names.append(_Name(word, span))
+    name_start, name_end = match.span("name")
+    return _ActionDecl(
+        _Name(name, _new_span(Span, (file, line, name_start - offset, line, name_end - offset))),
         target,
         tuple(arguments),
-        tuple(clauses.get("reads", ())),
-        tuple(clauses.get("writes", ())),
-        tuple(clauses.get("inputs", ())),
-        where.span(match.start(), last_end),
+        tuple(clauses["reads"]) if "reads" in clauses else (),
+        tuple(clauses["writes"]) if "writes" in clauses else (),
+        tuple(clauses["inputs"]) if "inputs" in clauses else (),
+        _new_span(Span, (file, line, match.start() - offset, line, last_end - offset)),
     )
 
 
-def _argument(part: re.Match[str], where: Line, words: Mapping[str, str]) -> ast.Argument | None:
-    key = part.group("key")
+def _argument(
+    part: re.Match[str], file: str, line: int, offset: int, words: Mapping[str, str]
+) -> ast.Argument | None:
+    key, literal = part.group("key", "value")
     if key in words:
         return None
-    literal = part.group("value")
     start, end = part.span("value")
-    span = where.span(start, end)
+    span = _new_span(Span, (file, line, start - offset, line, end - offset))
     node: ast.Value
     first = literal[0]
     if first == '"' or first == "'":
-        node = ast.String(literal[1:-1], span)
+        node = _String(literal[1:-1], span)
     elif first.isalpha():
         if literal not in _CONSTANTS:
             return None
-        node = ast.Constant(_CONSTANTS[literal], span)
+        node = _Constant(_CONSTANTS[literal], span)
     else:
         digits = literal.lstrip("+-")
         amount: int | float = float(digits) if "." in digits else int(digits)
-        node = ast.Number(-amount if first == "-" else amount, span)
-    key_start = part.start()
-    key_name = ast.Name(key, where.span(key_start, key_start + len(key)))
-    return ast.Argument(key_name, node, where.span(key_start, end))
+        node = _Number(-amount if first == "-" else amount, span)
+    key_start = part.start() - offset
+    key_name = _Name(key, _new_span(Span, (file, line, key_start, line, key_start + len(key))))
+    return _Argument(key_name, node, _new_span(Span, (file, line, key_start, line, end - offset)))
 
 
 def _transition(
     text: str, match: re.Match[str], where: Line, words: Mapping[str, str], builder: Any
 ) -> Any:
-    source, target = match.group("source"), match.group("target")
+    source, target = match.group("source", "target")
     if (source in words and source != ast.START) or (target in words and target != ast.END):
         return None
+    file, line, offset = where.file, where.line, where.line_start - 1
+    source_start, source_end = match.span("source")
     target_start, last_end = match.span("target")
     path = [
-        ast.Endpoint(source, where.span(*match.span("source"))),
-        ast.Endpoint(target, where.span(target_start, last_end)),
+        _Endpoint(
+            source, _new_span(Span, (file, line, source_start - offset, line, source_end - offset))
+        ),
+        _Endpoint(
+            target, _new_span(Span, (file, line, target_start - offset, line, last_end - offset))
+        ),
     ]
     chain_start, chain_end = match.span("chain")
     if chain_start < chain_end:
@@ -180,17 +197,18 @@ def _transition(
             word = part.group()
             if (word in words and word != ast.END) or path[-1].name == ast.END:
                 return None
-            last_end = part.end()
-            path.append(ast.Endpoint(word, where.span(part.start(), last_end)))
-    if match.start("when") < 0:
-        return ast.Transition(tuple(path), None, where.span(match.start(), last_end))
+            start, last_end = part.span()
+            span = _new_span(Span, (file, line, start - offset, line, last_end - offset))
+            path.append(_Endpoint(word, span))
+    start = match.start()
+    condition_start = match.start("condition")
+    if condition_start < 0:
+        span = _new_span(Span, (file, line, start - offset, line, last_end - offset))
+        return _Transition(tuple(path), None, span)
     if len(path) > 2:
         return None
-    value = match.group("condition")
-    start, end = match.span("condition")
-    column = start - where.line_start + 1
-    token = Token(
-        "CONDITION", value, start, where.line, column, where.line, column + len(value), end
+    end = match.end("condition")
+    condition = builder.condition(match.group("condition"), line, condition_start - offset)
+    return _Transition(
+        tuple(path), condition, _new_span(Span, (file, line, start - offset, line, end - offset))
     )
-    condition = builder._condition(token)
-    return ast.Transition(tuple(path), condition, where.span(match.start(), end))

@@ -192,6 +192,8 @@ def _token_span(token: Token, file: str) -> Span:
     return Span(file, token.line, token.column, token.end_line, token.end_column)
 
 
+_new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
+_Condition = ast.positional(ast.Condition)
 _VALUE_TOKENS = frozenset({"NAME", "NUMBER", "STRING", "CONDITION", "CASCADE_MODE"})
 
 
@@ -473,14 +475,18 @@ class AstBuilder(Transformer):
         return ast.Transition(path, condition, span)
 
     def _condition(self, token: Token) -> ast.Condition:
-        text = token.value.rstrip()
-        span = Span(self.file, token.line, token.column, token.line, token.column + len(text))
+        return self.condition(token.value, token.line, token.column)
+
+    def condition(self, written: str, line: int, column: int) -> ast.Condition:
+        """The condition written at ``line``:``column`` (trailing spaces are not part of it)."""
+        text = written.rstrip()
+        span = _new_span(Span, (self.file, line, column, line, column + len(text)))
         try:
             expression = parse_expression(text, span=span)
         except ExpressionSyntaxError as error:
             self.diagnostics.extend(error.diagnostics)
             expression = parse_expression("True")
-        return ast.Condition(expression, text, span)
+        return _Condition(expression, text, span)
 
     def endpoint(self, children: list[Any]) -> ast.Endpoint:
         span = self.span_of(children)

@@ -17,6 +17,7 @@ from flowc.runtime.expression.errors import (
     F_UNSUPPORTED,
     ExpressionSyntaxError,
 )
+from flowc.runtime.expression.evaluator import compile_node
 from flowc.runtime.expression.lexer import Locator, Token, syntax_error, tokenize
 from flowc.runtime.expression.nodes import (
     ADD,
@@ -50,6 +51,10 @@ from flowc.runtime.expression.nodes import (
 )
 from flowc.runtime.expression.printer import to_source
 from flowc.runtime.expression.simple import parse_simple
+
+# What ``root.evaluate`` would do on first use (``Expression.__getattr__``), without the failed
+# slot lookup and the AttributeError it raises first (a fifth of a simple condition's parse).
+_set_evaluate = Expression.evaluate.__set__  # type: ignore[attr-defined]
 
 CACHE_SIZE = 1024  # distinct texts kept by parse_expression's cache (span-less parses only)
 
@@ -450,5 +455,5 @@ def _parse(text: str, origin: Span | None) -> Expression:
             if origin is None:
                 error.with_source(text)
             raise
-    _ = root.evaluate  # build the closures now, not on the first step
+    _set_evaluate(root, compile_node(root))  # the closures now, not on the first step
     return root
