@@ -121,7 +121,9 @@ def flow_facts(ir: FlowIR, python: PythonObjects | None = None) -> FlowFacts:
     keys: dict[int, ActionKeys] = {}
     if python is not None:
         python.import_flow(scopes, actions.values())
-        keys = {key: python.action_keys(action) for key, action in actions.items()}
+        for key, action in actions.items():
+            if not (action.reads and action.writes):  # else the .flow file says it all
+                keys[key] = python.action_keys(action)
     shapes: dict[int, ScopeShape] = {}
     dataflow = Dataflow(keys, shapes)
     facts = FlowFacts(scopes, tuple(actions.values()), tuple(maps.values()), dataflow)
@@ -158,8 +160,11 @@ class Dataflow:
 
     def written_anywhere(self, ir: FlowIR) -> frozenset[str]:
         keys = set(self.scope_writes(ir))
+        steps = ir._node
         for declared in ir.meta.declarations:
-            keys |= self.step_writes(declared)
+            used = steps.get(declared.name)
+            if used is None or used["node"] is not declared:  # a step's writes are in already
+                keys |= self.step_writes(declared)
         return frozenset(keys)
 
     def scope_writes(self, scope: FlowIR) -> frozenset[str]:
@@ -177,7 +182,7 @@ class Dataflow:
         if found is None:
             kind = type(node)
             if kind is ActionNode:
-                found = frozenset(key.name for key in self.action_writes(node))  # type: ignore[arg-type]
+                found = frozenset([key.name for key in self.action_writes(node)])  # type: ignore[arg-type]
             elif kind is GraphNode:
                 found = self.scope_writes(node.body)  # type: ignore[attr-defined]
             elif kind is MapNode:
@@ -251,25 +256,32 @@ class Dataflow:
 
         free: list[Read] = []
         arrows = shape_of(self._shapes, scope).arrows
+        action_reads = self.action_reads
         for position, node in enumerate(nodes):
             if type(node) is ActionNode:
-                keys = self.action_reads(node)
-                if all(written(key.name, position, True) for key in keys):
-                    reads: list[Read] = []
+                for key in action_reads(node):
+                    if not written(key.name, position, True):
+                        break
                 else:
-                    reads = self.step_reads(node)
-            else:
-                reads = self.step_reads(node)
-            free.extend(r for r in reads if not written(r.key, position, True))
+                    node = None  # every key it reads is written before it: no Read to make
+            if node is not None:
+                for read in self.step_reads(node):
+                    if not written(read.key, position, True):
+                        free.append(read)
             name = order[position]
             for target, arrow in arrows[name]:
                 condition = arrow.condition
                 if condition is None:
                     continue
-                missing = [k for k in condition.expression.reads if not written(k, position, False)]
-                if missing:
-                    reader = f"the condition of `{name} -> {target}`"
-                    free.extend(Read(k, condition.span, reader, in_condition=True) for k in missing)
+                for key in condition.expression.reads:
+                    if not written(key, position, False):
+                        reader = f"the condition of `{name} -> {target}`"
+                        free.extend(
+                            Read(k, condition.span, reader, in_condition=True)
+                            for k in condition.expression.reads
+                            if not written(k, position, False)
+                        )
+                        break
         return free
 
 

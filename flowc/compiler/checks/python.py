@@ -38,10 +38,15 @@ def check_python(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnos
         resolver = PythonObjects()
         resolver.import_flow(facts.scopes, facts.actions)
     signatures: dict[int, Signature | None] = {}
+    declarations: dict[int, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {}
     for action in facts.actions:
         target = resolver.spec(action.callable)
-        if target is not FAILED:
-            yield from _check_action(action, target, signatures)
+        if target is FAILED:
+            continue
+        own = declarations.get(id(target))
+        if own is None:
+            own = declarations[id(target)] = (declared(target, "reads"), declared(target, "writes"))
+        yield from _check_action(action, target, own, signatures)
     for map_node in facts.maps:
         for reduce in map_node.reduces:
             if reduce.callable is None:
@@ -80,23 +85,29 @@ class Signature:
 
 
 def _check_action(
-    action: ActionNode, target: Any, signatures: dict[int, Signature | None]
+    action: ActionNode,
+    target: Any,
+    own_keys: tuple[tuple[str, ...] | None, tuple[str, ...] | None],
+    signatures: dict[int, Signature | None],
 ) -> Iterator[Diagnostic]:
-    """``signatures`` holds each callable's signature by ``id``, inspected once per run: a
-    flow's actions mostly share a few callables (10,000 actions over one function inspected it
-    10,000 times, most of the Python check's time)."""
-    declared_reads = declared(target, "reads")
-    declared_writes = declared(target, "writes")
-    for flow_keys, own, what in (
-        (action.read_keys, declared_reads, "reads"),
-        (action.write_keys, declared_writes, "writes"),
+    """``own_keys`` is what ``target`` declares it reads and writes; ``signatures`` holds each
+    callable's signature by ``id``. Both are worked out once per callable and run: a flow's
+    actions mostly share a few callables (10,000 actions over one function inspected it 10,000
+    times, most of the Python check's time)."""
+    declared_reads, declared_writes = own_keys
+    for keys, own, what in (
+        (action.reads, declared_reads, "reads"),
+        (action.writes, declared_writes, "writes"),
     ):
-        if own is not None and flow_keys and set(own) != set(flow_keys):
+        if own is None or not keys:
+            continue
+        flow_keys = tuple(key.name for key in keys)
+        if set(own) != set(flow_keys):
             yield error(
                 F_DECLARATION_MISMATCH,
                 f"action '{action.name}' {what} {_listed(flow_keys)} here, but "
                 f"'{action.callable.written}' declares {what} {_listed(own)}",
-                (action.reads if what == "reads" else action.writes)[0].span,
+                keys[0].span,
                 f"write `{what} {', '.join(own)}`, or drop the clause to use the callable's",
             )
     if not callable(target):
