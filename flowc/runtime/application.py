@@ -231,7 +231,9 @@ class Application:
     def _run_node(self, node: Node, inputs: Mapping[str, Any] | None) -> StepResult:
         if self._observed:
             return self._observed_step(node, inputs)
-        plan = node.plan
+        plan = node.ready_plan
+        if plan is None:
+            plan = node.plan
         context = self._context(node.name) if plan.wants_context else None
         result, state = run_plan(plan, self._state, inputs, context)
         self._advance(node, state)
@@ -259,9 +261,12 @@ class Application:
                     state=self._state,
                     inputs=shown,
                 )
+        plan = node.ready_plan
+        if plan is None:
+            plan = node.plan
         try:
-            context = self._context(node.name) if node.plan.wants_context else None
-            result, state = run_plan(node.plan, self._state, inputs, context)
+            context = self._context(node.name) if plan.wants_context else None
+            result, state = run_plan(plan, self._state, inputs, context)
         except Exception as error:
             self._after_failure(error, self._step_kwargs(action))
             raise
@@ -321,9 +326,10 @@ class Application:
             hook.pre_run_step(state=self._state, inputs=dict(inputs or {}), **common)
         for hook in hooks.pre_step_async:
             await hook.pre_run_step_async(state=self._state, inputs=dict(inputs or {}), **common)
+        plan = node.plan
         try:
-            context = self._context(node.name) if node.plan.wants_context else None
-            result, state = await arun_plan(node.plan, self._state, inputs, context)
+            context = self._context(node.name) if plan.wants_context else None
+            result, state = await arun_plan(plan, self._state, inputs, context)
         except Exception as error:
             await self._aafter_failure(error, common)
             raise
@@ -381,9 +387,11 @@ class Application:
                 last = self._observed_step(node, inputs)
                 state = last[2]
             else:
-                plan = node.plan
+                plan = node.ready_plan
+                if plan is None:  # the node's first step: make its plan (Node says why)
+                    plan = node.plan
                 given = self._state  # always fresh: it came from run_plan or _fresh()
-                if plan.plain and not plan.is_async and plan.single_step:
+                if plan.inline:
                     # run_plan's common case, inlined (see step.run_plan for the full rules)
                     try:
                         out = plan.call(given, **plan.bound)
@@ -409,13 +417,14 @@ class Application:
                 self._last_sequence_id = self._sequence_id
                 self._sequence_id += 1
                 self._prior = node
-                self._pending = True
                 last = (node.action, result, state)
             if name in after:
+                self._pending = True  # the next step chooses the transition
                 return last
             # ``_upcoming`` inlined; if a condition raises, the transition stays pending.
             following = node.always
             if following is None and node.edges:
+                self._pending = True
                 following = node.successor(state._data)
             self._node = node = following
             self._pending = False

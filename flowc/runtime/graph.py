@@ -51,16 +51,31 @@ def _did_you_mean(name: str, known: Iterable[str]) -> tuple[str, ...]:
 class Node:
     """One action of a graph as the step loop sees it: the action, its plan, and its outgoing
     edges as (predicate, target node, transition), in order. ``always`` is the target when the
-    first edge is unconditional, so that common case costs no call."""
+    first edge is unconditional, so that common case costs no call.
 
-    __slots__ = ("action", "always", "edges", "name", "plan")
+    The plan is made when a step first asks for it (``plan``), not with the graph: a compiled
+    flow of 10,000 actions would otherwise spend a third of its build on plans of actions that
+    a run may never reach. The step loop reads the slot ``ready_plan`` (``None`` until then)
+    and falls back to ``plan``. Several threads (map branches) may ask for the same node's plan
+    at once: each may then make one and store it, the last store wins; that race is benign,
+    because plans are immutable and every one made for an action is equivalent."""
+
+    __slots__ = ("action", "always", "edges", "name", "ready_plan")
 
     def __init__(self, action: Action) -> None:
         self.action = action
         self.name: str = action.name  # type: ignore[assignment]
-        self.plan: ActionPlan = plan_for(action)
+        self.ready_plan: ActionPlan | None = None
         self.edges: tuple[tuple[Any, Node, Transition], ...] = ()
         self.always: Node | None = None
+
+    @property
+    def plan(self) -> ActionPlan:
+        """How a step calls this node's action (made on first use, then kept)."""
+        plan = self.ready_plan
+        if plan is None:
+            plan = self.ready_plan = plan_for(self.action)
+        return plan
 
     def successor(self, data: Mapping[str, Any]) -> Node | None:
         """The node of the first transition whose condition holds on ``data``, or ``None``."""
@@ -93,32 +108,40 @@ class Graph:
 
     def __init__(self, actions: Sequence[Action], transitions: Sequence[Transition]) -> None:
         by_name: dict[str, Action] = {}
+        nodes: dict[str, Node] = {}
         for action in actions:
-            if action.name in by_name:
+            name = action.name
+            if name in by_name:
                 raise DuplicateActionError(
-                    f"two actions are named '{action.name}'",
+                    f"two actions are named '{name}'",
                     hints=("give one of them another name with .with_name(...)",),
                     span=action.origin,
                 )
-            by_name[action.name] = action  # type: ignore[index]
-        nodes = {name: Node(action) for name, action in by_name.items()}
-        outgoing: dict[str, list[tuple[Any, Node, Transition]]] = {name: [] for name in nodes}
+            by_name[name] = action  # type: ignore[index]
+            nodes[name] = Node(action)  # type: ignore[index]
+        outgoing: dict[str, list[tuple[Any, Node, Transition]]] = {}
         for transition in transitions:
-            for end in (transition.from_, transition.to):
-                if end not in nodes:
-                    raise UnknownActionError(
-                        f"transition {transition.from_} -> {transition.to} names '{end}', "
-                        "which is not an action of this graph",
-                        hints=_did_you_mean(end, nodes)
-                        or (f"actions: {', '.join(sorted(nodes)) or 'none'}",),
-                        span=transition.origin,
-                    )
-            edge = (transition.condition.evaluate, nodes[transition.to], transition)
-            outgoing[transition.from_].append(edge)
-        for name, node in nodes.items():
-            node.edges = tuple(outgoing[name])
-            if node.edges and node.edges[0][2].condition.is_default:
-                node.always = node.edges[0][1]
+            source, target = transition.from_, transition.to
+            if source not in nodes or target not in nodes:
+                end = source if source not in nodes else target
+                raise UnknownActionError(
+                    f"transition {source} -> {target} names '{end}', "
+                    "which is not an action of this graph",
+                    hints=_did_you_mean(end, nodes)
+                    or (f"actions: {', '.join(sorted(nodes)) or 'none'}",),
+                    span=transition.origin,
+                )
+            edge = (transition.condition.evaluate, nodes[target], transition)
+            edges = outgoing.get(source)
+            if edges is None:
+                outgoing[source] = [edge]
+            else:
+                edges.append(edge)
+        for name, edges in outgoing.items():
+            node = nodes[name]
+            node.edges = tuple(edges)
+            if edges[0][2].condition.is_default:
+                node.always = edges[0][1]
         self._actions = by_name
         self._nodes = nodes
         self._transitions = tuple(transitions)

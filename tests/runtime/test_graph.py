@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from flowc.errors import FlowCheckError, FlowError, FlowRuntimeError, Span
@@ -86,6 +88,40 @@ def test_a_list_of_sources_makes_one_transition_from_each():
 def test_a_graph_is_reusable_by_many_applications():
     graph = routed_graph(("increment", "small", expr("n < 10")), ("increment", "large"))
     assert [run(graph, n)["route"] for n in (1, 20, 2)] == ["small", "large", "small"]
+
+
+def test_a_node_makes_its_plan_when_a_step_first_needs_it_and_keeps_it():
+    graph = routed_graph(("increment", "small", expr("n < 10")), ("increment", "large"))
+    assert all(graph.node(name).ready_plan is None for name in ("increment", "small", "large"))
+    run(graph, 1)
+    first = graph.node("increment").ready_plan
+    assert first is not None and first.action is graph.get_action("increment")
+    assert graph.node("small").ready_plan is not None
+    assert graph.node("large").ready_plan is None  # never reached
+    run(graph, 20)
+    assert graph.node("increment").ready_plan is first
+    assert graph.node("large").plan is graph.node("large").ready_plan
+
+
+def test_threads_asking_a_fresh_node_for_its_plan_at_once_get_equivalent_plans():
+    graph = routed_graph(("increment", "small"))
+    node = graph.node("increment")
+    start = threading.Barrier(8)
+    plans: list = []
+
+    def ask() -> None:
+        start.wait()
+        plans.append(node.plan)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(plans) == 8 and node.ready_plan in plans
+    assert {(p.action, p.call, p.writes, p.plain) for p in plans} == {
+        (node.action, increment, frozenset({"n"}), True)
+    }
 
 
 def test_a_transition_to_an_unknown_action_is_an_error_with_a_did_you_mean_hint():
