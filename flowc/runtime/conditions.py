@@ -131,10 +131,75 @@ def expr(text: str) -> Condition:
 
 
 def from_expression(node: Any, origin: Span | None = None) -> Condition:
-    """A condition from an already-parsed expression node (used by the compiler)."""
-    from flowc.runtime.expression import to_source
+    """A condition from an already-parsed expression node (used by the compiler), named by the
+    expression's canonical text (``to_source``), printed when the name is first read."""
+    return PrintedCondition(node.reads, node.evaluate, origin=origin, source=node)
 
-    return Condition(node.reads, node.evaluate, to_source(node), origin=origin)
+
+_NAME_SLOT = Condition.__dict__["name"]  # the dataclass's slot for ``name``
+
+
+class PrintedCondition(Condition):
+    """A ``Condition`` over a parsed expression whose ``name`` is the expression printed back
+    (``to_source``) on first read, not when it is made: a compiled flow makes thousands of
+    conditions whose names only an error, a drawing or a tracker reads, and printing them all
+    was a tenth of building a 10,000-action flow. Otherwise it is a ``Condition``: equal to,
+    hashed, shown and pickled as a ``Condition`` with that name. Two threads reading a fresh
+    name at once may both print it; both store the same text."""
+
+    __slots__ = ("_source",)
+
+    def __init__(
+        self,
+        reads: tuple[str, ...],
+        evaluate: Predicate,
+        name: str | None = None,
+        is_default: bool = False,
+        origin: Span | None = None,
+        *,
+        source: Any = None,
+    ) -> None:
+        # ``Condition``'s own signature too, for ``dataclasses.replace``
+        put = object.__setattr__
+        put(self, "reads", reads)
+        put(self, "evaluate", evaluate)
+        put(self, "is_default", is_default)
+        put(self, "origin", origin)
+        put(self, "_source", source)
+        if name is not None:
+            _NAME_SLOT.__set__(self, name)
+
+    @property  # type: ignore[override]
+    def name(self) -> str:
+        try:
+            return _NAME_SLOT.__get__(self)
+        except AttributeError:  # not printed yet
+            from flowc.runtime.expression import to_source
+
+            name = to_source(self._source)
+            _NAME_SLOT.__set__(self, name)
+            return name
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Condition):
+            return NotImplemented
+        return (self.reads, self.name, self.is_default) == (
+            other.reads,
+            other.name,
+            other.is_default,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.reads, self.name, self.is_default))
+
+    def __repr__(self) -> str:
+        return (
+            f"Condition(reads={self.reads!r}, evaluate={self.evaluate!r}, name={self.name!r}, "
+            f"is_default={self.is_default!r}, origin={self.origin!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copied and pickled as the plain Condition
+        return (Condition, (self.reads, self.evaluate, self.name, self.is_default, self.origin))
 
 
 def explain_failure(

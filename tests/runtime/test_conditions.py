@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import FrozenInstanceError, replace
+
 import pytest
 
-from flowc.errors import FlowRuntimeError, FlowSyntaxError
+from flowc.errors import FlowRuntimeError, FlowSyntaxError, Span
 from flowc.runtime import ApplicationBuilder, Condition, State, action, default, expr, when
+from flowc.runtime.conditions import from_expression
+from flowc.runtime.expression import parse_expression, to_source
 
 
 def test_when_holds_when_every_key_equals_its_value():
@@ -35,6 +40,29 @@ def test_negation_inverts_the_condition_and_keeps_its_reads():
     assert not negated(State({"done": True}))
     assert tuple(negated.reads) == ("done",)
     assert negated.name != when(done=True).name
+
+
+def test_a_condition_from_a_parsed_expression_is_named_by_its_canonical_text():
+    written = "round<3 and (k1 != 0)"
+    condition = from_expression(parse_expression(written))
+    assert condition.name == to_source(parse_expression(written)) == "round < 3 and k1 != 0"
+    assert condition({"round": 1, "k1": 2}) and not condition({"round": 3, "k1": 2})
+    assert condition.reads == ("round", "k1")
+
+
+def test_a_condition_named_on_first_read_behaves_as_the_plain_condition_of_that_name():
+    node = parse_expression("round<3")
+    printed = from_expression(node, origin=Span("f.flow", 2, 1, 2, 8))
+    plain = Condition(node.reads, node.evaluate, "round < 3")
+    assert isinstance(printed, Condition)
+    assert printed == plain and plain == printed and hash(printed) == hash(plain)
+    assert printed != Condition(node.reads, node.evaluate, "round<3")
+    assert repr(printed) == repr(replace(plain, origin=printed.origin))
+    assert (~printed).name == "~round < 3" and (printed & plain).name == "round < 3 & round < 3"
+    moved = replace(printed, origin=None)
+    assert moved == plain and moved.origin is None and copy.copy(printed) == plain
+    with pytest.raises(FrozenInstanceError):
+        printed.name = "other"  # type: ignore[misc]
 
 
 def test_conditions_evaluate_on_a_plain_mapping_too():
