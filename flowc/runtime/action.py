@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import copy
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,7 +131,7 @@ class FunctionBasedAction(SingleStepAction):
                 f"action function {fn.__qualname__} must take the state as its first parameter",
                 hints=("def my_action(state: State, ...) -> State",),
             )
-        unknown = [key for key in self._bound if not _accepts(parameters, key)]
+        unknown = _unknown_keys(parameters, self._bound) if self._bound else ()
         if unknown:
             raise ActionDefinitionError(
                 f"cannot bind {', '.join(map(repr, unknown))} to {fn.__qualname__}: "
@@ -203,10 +203,13 @@ def _rebuild_function_action(fn, reads, writes, bound, name, origin) -> Function
     return rebuilt
 
 
-def _accepts(parameters: list[inspect.Parameter], key: str) -> bool:
-    return any(p.name == key for p in parameters[1:]) or any(
-        p.kind is p.VAR_KEYWORD for p in parameters
-    )
+def _unknown_keys(parameters: list[inspect.Parameter], keys: Iterable[str]) -> list[str]:
+    """The ``keys`` no parameter after the state takes (none when there is a ``**kwargs``)."""
+    names = {p.name for p in parameters[1:]}
+    unknown = [key for key in keys if key not in names]
+    if unknown and any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return []
+    return unknown
 
 
 def action(reads: Sequence[str], writes: Sequence[str]) -> Callable[[Callable], Callable]:
@@ -276,7 +279,9 @@ class ActionPlan:
 
     ``call`` is what a step calls with the state and keyword arguments: the decorated function,
     ``run_and_update`` or ``run``. ``update`` is ``Action.update`` for two-phase actions.
-    ``plain`` is true when the keyword arguments are just ``bound`` (no inputs, no context)."""
+    ``plain`` is true when the keyword arguments are just ``bound`` (no inputs, no context);
+    ``inline`` when, besides, the action is synchronous and single-step: the step loop's own
+    common case (``Application.run``), told by one attribute."""
 
     action: Action
     name: str
@@ -291,6 +296,7 @@ class ActionPlan:
     update: Callable[..., Any] | None
     bound: dict[str, Any]
     plain: bool
+    inline: bool
 
 
 def plan_for(action: Action) -> ActionPlan:
@@ -322,11 +328,13 @@ def _make_plan(action: Action) -> ActionPlan:
         call, bound, update = action.run, action._bound, action.update
     required = [name for name in required if not name.startswith("__") and name not in bound]
     optional = [name for name in optional if not name.startswith("__") and name not in bound]
+    plain = not (required or optional or wants_context)
+    single_step, is_async = action.single_step, action.is_async()
     return ActionPlan(
         action=action,
         name=action.name or type(action).__name__,
-        single_step=action.single_step,
-        is_async=action.is_async(),
+        single_step=single_step,
+        is_async=is_async,
         required=tuple(required),
         optional=tuple(optional),
         wants_context=wants_context,
@@ -335,5 +343,6 @@ def _make_plan(action: Action) -> ActionPlan:
         call=call,
         update=update,
         bound=dict(bound),
-        plain=not (required or optional or wants_context),
+        plain=plain,
+        inline=plain and single_step and not is_async,
     )

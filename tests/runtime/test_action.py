@@ -10,7 +10,12 @@ import pytest
 
 from flowc import FlowError
 from flowc.runtime import Action, ApplicationBuilder, SingleStepAction, State, action
-from flowc.runtime.action import ActionDefinitionError, InvalidActionResultError, create_action
+from flowc.runtime.action import (
+    ActionDefinitionError,
+    FunctionBasedAction,
+    InvalidActionResultError,
+    create_action,
+)
 from flowc.runtime.step import run_action
 
 
@@ -46,6 +51,17 @@ def test_binding_an_unknown_parameter_is_an_error_naming_it() -> None:
     with pytest.raises(ActionDefinitionError, match="'temperature'") as caught:
         query_llm.bind(temperature=0.5)
     assert isinstance(caught.value, ValueError) and caught.value.code == "F506"
+
+
+def test_a_function_taking_keyword_arguments_accepts_any_bound_name() -> None:
+    def flexible(state: State, **options: Any) -> State:
+        return state.update(options=options)
+
+    bound = FunctionBasedAction(flexible, [], ["options"], {"temperature": 0.5}, "f")
+    assert one(bound)[1]["options"] == {"temperature": 0.5}
+    with pytest.raises(ActionDefinitionError, match="'top_k'") as caught:
+        FunctionBasedAction(query_llm, [], [], {"model": "m", "top_k": 2}, "g")
+    assert "'model'" not in caught.value.message
 
 
 def test_a_function_may_return_a_result_and_a_state() -> None:
