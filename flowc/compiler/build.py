@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flowc.compiler.collector import collector_paused
@@ -61,7 +61,7 @@ from flowc.runtime.action import Action, FunctionBasedAction
 from flowc.runtime.application import Application
 from flowc.runtime.conditions import Condition, default, from_expression
 from flowc.runtime.flow_support import assemble_application, map_executor
-from flowc.runtime.graph import Graph, GraphBuilder, Transition
+from flowc.runtime.graph import Graph, Transition
 from flowc.runtime.parallelism import FailurePolicy, MapOptions, Retry, RunnableGraph
 from flowc.runtime.state import State
 
@@ -135,7 +135,7 @@ class _Builder:
         self.steps: dict[int, Action] = {}
         self.actions: dict[int, Action] = {}
         self.runnables: dict[int, RunnableGraph] = {}
-        self.signatures: dict[int, list[inspect.Parameter]] = {}
+        self.targets: dict[int, FunctionTarget | None] = {}
 
     # -- python objects --
 
@@ -168,21 +168,22 @@ class _Builder:
     # -- scopes --
 
     def graph(self, scope: FlowIR) -> Graph:
-        """The runtime ``Graph`` of one scope: its steps and its transitions in order."""
-        steps = [self.step(scope, node.name) for node in scope.steps()]
-        builder = GraphBuilder().with_actions(*steps)
-        builder.with_transitions(*scope_transitions(scope))
+        """The runtime ``Graph`` of one scope: its steps and its transitions in order (made
+        directly: every step is a named ``Action`` and every transition a ``Transition``, what
+        ``GraphBuilder`` would normalise them to)."""
+        steps = [self.step(node) for node in scope.steps()]
+        transitions = scope_transitions(scope)
         try:
-            return builder.build()
+            return Graph(steps, transitions)
         except FlowError as error:
             raise FlowBuildError(
                 str(error.message), code=F_UNBUILDABLE, span=error.span or scope.meta.span
             ) from error
 
-    def step(self, scope: FlowIR, name: str) -> Action:
-        node = scope.node_of(name)
-        if id(node) in self.steps:
-            return self.steps[id(node)]
+    def step(self, node: Any) -> Action:
+        built = self.steps.get(id(node))
+        if built is not None:
+            return built
         if isinstance(node, ActionNode):
             built = self.action(node)
         elif isinstance(node, MapNode):
@@ -194,7 +195,7 @@ class _Builder:
             )
         else:
             raise FlowBuildError(
-                f"'{name}' names nothing that can run",
+                f"'{node.name}' names nothing that can run",
                 code=F_UNBUILDABLE,
                 span=node.span,
                 hints=("declare it as an action, a graph or a map",),
@@ -234,11 +235,11 @@ class _Builder:
             made = make_action(
                 target,
                 node.name,
-                node.read_keys,
-                node.write_keys,
+                [key.name for key in node.reads],
+                [key.name for key in node.writes],
                 bound,
                 origin=node.span,
-                signatures=self.signatures,
+                targets=self.targets,
             )
         except FlowError as error:
             raise FlowBuildError(
@@ -338,6 +339,40 @@ class _Builder:
 # ---- pure translations, shared with emit.py ---------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class FunctionTarget:
+    """A function that actions wrap, as far as making them goes: the function to call, the
+    ``@action`` declaration it carries (``None`` for a plain function) and its signature's
+    parameters (``None`` when it has none to inspect: ``FunctionBasedAction`` then inspects it
+    itself and says what is wrong)."""
+
+    fn: Callable[..., Any]
+    declared: FunctionBasedAction | None
+    parameters: list[inspect.Parameter] | None
+
+
+def function_target(target: Any) -> FunctionTarget | None:
+    """What ``make_action`` wraps ``target`` as, when it is a function (``None`` for an
+    ``Action`` or an ``Action`` class, which are used as they are, and for anything else)."""
+    if isinstance(target, type) and issubclass(target, Action):
+        return None
+    if isinstance(target, Action):
+        return None
+    declared = getattr(target, "action_function", None)
+    if isinstance(declared, FunctionBasedAction):
+        return FunctionTarget(declared.fn, declared, _parameters(declared.fn))
+    if callable(target):
+        return FunctionTarget(target, None, _parameters(target))
+    return None
+
+
+def _parameters(function: Callable[..., Any]) -> list[inspect.Parameter] | None:
+    try:
+        return list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return None
+
+
 def make_action(
     target: Any,
     name: str,
@@ -346,63 +381,49 @@ def make_action(
     bound: Mapping[str, Any],
     *,
     origin: Span | None = None,
-    signatures: dict[int, list[inspect.Parameter]] | None = None,
+    targets: dict[int, FunctionTarget | None] | None = None,
 ) -> Action | None:
     """The runtime action for ``target`` (``None`` when it cannot be one), carrying ``origin``.
 
     A function becomes a new ``FunctionBasedAction`` whose ``origin`` is set as it is made:
-    ``with_origin`` would copy it, and copying a function action rebuilds it (its signature
-    inspected again), which was half the build time of a 10,000-action flow. ``signatures``
-    (one build's) keeps each function's parameters by ``id``, so that the thousands of actions
-    a flow makes over a few functions inspect each once (``inspect.signature`` was a third of
-    the build)."""
+    ``with_origin`` would copy it, and copying a function action rebuilds it, which was half
+    the build time of a 10,000-action flow. ``targets`` (one build's, by ``id``; the build
+    keeps every imported object alive) holds what each target is and its function's
+    parameters, so that the thousands of actions a flow makes over a few functions inspect
+    each once (``inspect.signature`` was a third of the build, telling the kind of target
+    apart another tenth)."""
+    if targets is None:
+        found = function_target(target)
+    else:
+        key = id(target)
+        if key in targets:
+            found = targets[key]
+        else:
+            found = targets[key] = function_target(target)
+    if found is not None:
+        declared = found.declared
+        if declared is None:
+            made = FunctionBasedAction(
+                found.fn, reads, writes, bound, name, parameters=found.parameters
+            )
+        else:
+            made = FunctionBasedAction(
+                found.fn,
+                list(reads) or declared.reads,
+                list(writes) or declared.writes,
+                {**declared.bound, **bound},
+                name,
+                parameters=found.parameters,
+            )
+        made.origin = origin
+        return made
     if isinstance(target, type) and issubclass(target, Action):
         target = target()
     if isinstance(target, Action):
-        found = target.bind(**bound) if bound else target
-        named = found.with_name(name)
+        action = target.bind(**bound) if bound else target
+        named = action.with_name(name)
         return named if origin is None else named.with_origin(origin)
-    declared = getattr(target, "action_function", None)
-    if isinstance(declared, FunctionBasedAction):
-        made = FunctionBasedAction(
-            declared.fn,
-            list(reads) or declared.reads,
-            list(writes) or declared.writes,
-            {**declared.bound, **bound},
-            name,
-            parameters=known_parameters(declared.fn, signatures),
-        )
-    elif callable(target):
-        made = FunctionBasedAction(
-            target,
-            list(reads),
-            list(writes),
-            dict(bound),
-            name,
-            parameters=known_parameters(target, signatures),
-        )
-    else:
-        return None
-    made.origin = origin
-    return made
-
-
-def known_parameters(
-    function: Callable[..., Any], signatures: dict[int, list[inspect.Parameter]] | None
-) -> list[inspect.Parameter] | None:
-    """``function``'s parameters from ``signatures`` (inspected and kept there on first use);
-    ``None`` without ``signatures`` or when it has none to inspect (``FunctionBasedAction`` then
-    inspects it itself and says what is wrong)."""
-    if signatures is None:
-        return None
-    found = signatures.get(id(function))
-    if found is None:
-        try:
-            found = list(inspect.signature(function).parameters.values())
-        except (TypeError, ValueError):
-            return None
-        signatures[id(function)] = found
-    return found
+    return None
 
 
 def scope_transitions(scope: FlowIR) -> list[Transition]:
@@ -413,19 +434,21 @@ def scope_transitions(scope: FlowIR) -> list[Transition]:
     the end arrow would not have been; arrows after an unconditional one can never be taken."""
     made: list[Transition] = []
     for source, arrows in scope.arrow_table().items():
+        if source == "start":
+            continue
         stops: list[Condition] = []
         for target, edge in arrows:
-            if source == "start" or (stops and stops[-1].is_default):
-                continue
+            written = edge.condition
             condition = (
-                from_expression(edge.condition.expression, origin=edge.condition.span)
-                if edge.condition is not None
-                else None
+                None if written is None else from_expression(written.expression, written.span)
             )
             if target == HALT:
                 stops.append(condition or _ALWAYS)
+                if condition is None:
+                    break  # no arrow after an unconditional one is ever taken
                 continue
-            made.append(Transition(source, target, guarded(condition, stops), origin=edge.span))
+            taken = guarded(condition, stops) if stops else condition or default
+            made.append(Transition(source, target, taken, origin=edge.span))
     return made
 
 
