@@ -10,6 +10,7 @@ then runs the full path (contextual lexer, recovery, catalogue), so diagnostics 
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -37,6 +38,7 @@ _WHEN_CONDITION = "WHEN_CONDITION"  # `when` and the condition after it, matched
 _UNKNOWN = "UNKNOWN"  # any character no terminal starts with: give up
 _NEWLINES = re.compile(r"(?:\n[\t \f]*)+")  # the _NL terminal (input has no \r by now)
 _WORD = re.compile(r"[^\W\d]\w*")  # the NAME terminal
+_REPEAT_DEPTH = 6  # parser states that decide a repeated line (see plain_lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,17 +149,26 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
     comments: list[Token] = []
     brackets: list[str] = []
     previous: str | None = None
+    repeats: set[tuple[Any, ...]] = set()  # see plain_lines
+    lowest = built = (
+        0  # the stack's lowest depth and the builder calls since plain_lines reset them
+    )
     line = 1
     line_start = 0
 
     def reduce(index: int) -> None:
         size, origin, include, method = rules[index]
+        nonlocal lowest, built
         if size:
             children = values[-size:]
             del values[-size:]
             del states[-size:]
+            if len(states) < lowest:
+                lowest = len(states)
         else:
             children = []
+        if method is not None:
+            built += 1
         if include is not None:
             filtered: list[Any] = []
             for slot, expand in include:
@@ -169,7 +180,7 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
                     filtered = children[slot]
             children = filtered
         states.append(actions[states[-1]][origin])
-        values.append(method(children) if method else children)
+        values.append(children if method is None else method(children))
 
     def goto(nonterminal: str, node: Any, lookahead: str) -> bool:
         """Take ``node`` as the reduced ``nonterminal`` if it can start here (after the
@@ -198,24 +209,51 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
     def plain_lines(start: int, kind: str) -> int | None:
         """Take a run of plain one-line statements (``line_statements``) from ``start``, whose
         first word is the terminal ``kind``, with the newlines between them; where the scanner
-        must resume, or None when the first line is not plain."""
-        nonlocal line, line_start, previous
+        must resume, or None when the first line is not plain.
+
+        A line whose statement and newline left the parser exactly as it found them, having
+        only appended the node to the list below the newline (a statement list's repetition,
+        no builder call), is a repeat: the next line of the same kind, nonterminal and parser
+        states appends its node to that list directly (``repeats``)."""
+        nonlocal line, line_start, previous, lowest, built
         resume = None
         where = Line(file, line, line_start)
         while True:
             statement = line_statement(text, start, where, words, builder)
-            if statement is None or not goto(statement[0], statement[1], kind):
+            if statement is None:
                 return resume
-            resume = statement[2]
-            previous = "NAME"
-            newlines = _NEWLINES.match(text, resume)
-            if newlines is None:  # the end, or a comment after the statement
-                return resume
+            nonterminal, node, end = statement
+            newlines = _NEWLINES.match(text, end)
+            context = (kind, nonterminal, *states[-_REPEAT_DEPTH:])
+            if newlines is not None and context in repeats:
+                values[-2].append(node)
+            else:
+                depth, count = len(states), len(values)
+                kept = values[-_REPEAT_DEPTH:]
+                below = values[-2] if count > 1 else None
+                size = len(below) if type(below) is list else -1
+                lowest, built = depth, 0
+                if not goto(nonterminal, node, kind):
+                    return resume
+                if newlines is None:  # the end, or a comment after the statement
+                    previous = "NAME"
+                    return end
+                shift(_NEWLINE, newline)  # kept: `line_statement` saw no continuation line
+                if (
+                    len(states) == depth
+                    and len(values) == count
+                    and built == 0
+                    and lowest > depth - _REPEAT_DEPTH
+                    and (kind, nonterminal, *states[-_REPEAT_DEPTH:]) == context
+                    and all(map(operator.is_, kept, values[-_REPEAT_DEPTH:]))
+                    and len(below) == size + 1  # type: ignore[arg-type]
+                    and below[-1] is node  # type: ignore[index]
+                ):
+                    repeats.add(context)
+            previous = _NEWLINE
             value = newlines.group()
             line = where.line = line + value.count("\n")
-            line_start = where.line_start = resume + value.rindex("\n") + 1
-            shift(_NEWLINE, newline)  # kept: `line_statement` saw no continuation line
-            previous = _NEWLINE
+            line_start = where.line_start = end + value.rindex("\n") + 1
             resume = start = newlines.end()
             word = _WORD.match(text, start)
             if word is None:

@@ -85,3 +85,37 @@ def test_mutated_example_parses_the_same_on_both_paths(start: int, length: int, 
 @given(st.lists(st.sampled_from([*PIECES, "\n"]), max_size=30).map(" ".join))
 def test_token_soup_parses_the_same_on_both_paths(text: str):
     same_as_full_path(text)
+
+
+def repeated(lines: list[str], times: int) -> str:
+    return "".join(line.format(i=i, j=i + 1) + "\n" for i in range(times) for line in lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        repeated(["action a{i} = f(n={i}) reads k{i} writes k{j}"], 8),
+        repeated(["a{i} -> a{j}"], 8),
+        repeated(["a{i} -> a{j} when x < {i}", "action b{i} = g"], 6),  # alternating kinds
+        "start -> a0\n" + repeated(["a{i} -> a{j}"], 5) + "a5 -> end\n",
+        "graph g {\n"
+        + repeated(["  action a{i} = f reads k{i}"], 6)
+        + "  a5 -> end\n}\n"
+        + repeated(["action b{i} = f"], 6)
+        + "graph h {\n"
+        + repeated(["  b{i} -> b{j}"], 6)
+        + "}\n",
+        repeated(["action a{i} = f"], 4) + "# a comment\n" + repeated(["action b{i} = f"], 4),
+        repeated(["action a{i} = f"], 4)
+        + "map m = [a0] for x in xs {\n  retry 2\n}\n"
+        + repeated(["action b{i} = f"], 4),
+        repeated(["action a{i} = f"], 4) + "action c = f\n  reads k\n" + repeated(["a{i} -> b"], 4),
+        repeated(["action a{i} = f"], 4) + "action reads = f\n" + repeated(["action b{i} = f"], 3),
+        repeated(["action a{i} = f"], 5).rstrip("\n"),  # the last line has no newline
+    ],
+)
+def test_runs_of_repeated_plain_lines_parse_the_same_on_both_paths(text: str):
+    """After a plain line that only appended its node to the statement list, the next line of
+    the same kind in the same parser states appends directly (``plain_lines``' repeats)."""
+    assert fast(text) is not None
+    same_as_full_path(text)
