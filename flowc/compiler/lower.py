@@ -247,8 +247,8 @@ class _FileLowerer:
         """Lower a declaration statement; a duplicate is lowered on its own (not cached)."""
         name = statement.name.value  # type: ignore[union-attr]
         first = scope.raw.get(name)
-        if first is statement:
-            return self._resolve(name, scope, statement.span)  # type: ignore[union-attr]
+        if first is statement:  # declared here: ``scope`` is the scope that owns it
+            return self._resolve_in(name, scope, statement.span)  # type: ignore[union-attr]
         # a later duplicate: lower it in a throwaway scope so the check can point at it
         throwaway = _Scope({name: statement}, scope)  # type: ignore[dict-item]
         return self._resolve(name, throwaway, statement.span)  # type: ignore[union-attr]
@@ -258,8 +258,13 @@ class _FileLowerer:
         owner = scope.find(name)
         if owner is None:
             return None
-        if name in owner.done:
-            return owner.done[name]
+        return self._resolve_in(name, owner, use)
+
+    def _resolve_in(self, name: str, owner: _Scope, use: Span) -> Declaration | None:
+        """``name`` as ``owner`` (the scope that declares it) declares it."""
+        done = owner.done.get(name)
+        if done is not None:
+            return done
         if name in owner.busy:
             self.problems.append(
                 Diagnostic(
@@ -292,7 +297,7 @@ class _FileLowerer:
     # -- actions --
 
     def _lower_action(self, decl: ast.ActionDecl, scope: _Scope) -> ActionNode:
-        args = tuple(_bound(a) for a in decl.args)
+        args = _bound_args(decl.args)
         node = ActionNode(
             name=decl.name.value,
             callable=self._callable(decl.target),
@@ -330,7 +335,7 @@ class _FileLowerer:
         )
 
     def _branch(self, branch: ast.Branch, scope: _Scope) -> MapBranch:
-        args = tuple(_bound(a) for a in branch.args)
+        args = _bound_args(branch.args)
         target = branch.target
         step: ActionNode | GraphNode | None = None
         declared = None if target.module else self._resolve(target.name, scope, target.span)
@@ -408,23 +413,27 @@ class _FileLowerer:
     def _lower_transition(
         self, ir: FlowIR, transition: ast.Transition, scope: _Scope, orders: dict[str, int]
     ) -> None:
+        condition = None
+        if transition.condition is not None:  # a chain takes none: one arrow carries it
+            written = transition.condition
+            condition = ConditionSpec(written.expression, written.text, written.span)
+        nodes = ir._node
+        file = self.file
         for source, target in transition.edges():
-            self._add_endpoint(ir, source, scope)
-            self._add_endpoint(ir, target, scope)
-            order = orders.get(source.name, 0)
-            orders[source.name] = order + 1
-            condition = None
-            if transition.condition is not None:
-                written = transition.condition
-                condition = ConditionSpec(written.expression, written.text, written.span)
+            source_name, target_name = source.name, target.name
+            if source_name not in nodes:
+                self._add_endpoint(ir, source, scope)
+            if target_name not in nodes:
+                self._add_endpoint(ir, target, scope)
+            order = orders.get(source_name, 0)
+            orders[source_name] = order + 1
             start, stop = source.span, target.span
-            span = Span(self.file, start.line, start.col, stop.end_line, stop.end_col)
-            ir.add_transition(source.name, target.name, Transition(order, span, condition))
+            span = Span(file, start.line, start.col, stop.end_line, stop.end_col)
+            ir.add_transition(source_name, target_name, Transition(order, span, condition))
 
     def _add_endpoint(self, ir: FlowIR, endpoint: ast.Endpoint, scope: _Scope) -> None:
+        """Add the step ``endpoint`` names (not yet in ``ir``)."""
         name = endpoint.name
-        if name in ir:
-            return
         node: IRNode
         if endpoint.is_start:
             node = EntryNode(endpoint.span)
@@ -471,12 +480,16 @@ def _rebind(
     )
 
 
-def _keys(names: Iterable[ast.Name]) -> tuple[Key, ...]:
-    return tuple(Key(n.value, n.span) for n in names)
+def _keys(names: tuple[ast.Name, ...]) -> tuple[Key, ...]:
+    if not names:
+        return ()  # most actions declare no inputs
+    return tuple([Key(n.value, n.span) for n in names])
 
 
-def _bound(argument: ast.Argument) -> BoundArg:
-    return BoundArg(argument.name.value, argument.value, argument.span)
+def _bound_args(arguments: tuple[ast.Argument, ...]) -> tuple[BoundArg, ...]:
+    if not arguments:
+        return ()
+    return tuple([BoundArg(a.name.value, a.value, a.span) for a in arguments])
 
 
 def _state_field(spec: ast.StateField) -> StateFieldSpec:
