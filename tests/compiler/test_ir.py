@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import networkx as nx
 import pytest
@@ -11,7 +12,10 @@ from flowc.compiler.ir import (
     ENTRY,
     HALT,
     ActionNode,
+    BoundArg,
+    CallableSpec,
     FlowIR,
+    Key,
     NodeKind,
     Transition,
     iter_scopes,
@@ -20,6 +24,7 @@ from flowc.compiler.ir import (
 )
 from flowc.compiler.lower import lower
 from flowc.compiler.parse import parse_or_raise
+from flowc.errors import Span
 
 TEXT = """\
 from m import f
@@ -55,6 +60,33 @@ def test_node_and_edge_attributes_are_frozen_dataclasses(ir: FlowIR) -> None:
     assert isinstance(edge, Transition) and edge.condition.text == "x > 1"
     with pytest.raises(dataclasses.FrozenInstanceError):
         edge.order = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("kind", [Key, CallableSpec, BoundArg, ActionNode, Transition])
+def test_hand_written_constructors_take_every_init_field_as_the_generated_ones_would(
+    kind: type,
+) -> None:
+    """These classes set their slots in their own ``__init__`` (for speed): it must take the
+    same parameters, with the same defaults, as the one ``dataclass`` would generate, set every
+    field, and leave the instances frozen."""
+    empty = inspect.Parameter.empty
+    expected = [
+        (f.name, empty if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(kind)
+        if f.init
+    ]
+    given = list(inspect.signature(kind).parameters.values())
+    assert [(p.name, p.default) for p in given] == expected
+    span = Span("t.flow", 1, 1)
+    values = {p.name: f"v{n}" for n, p in enumerate(given)} | {"span": span}
+    made = kind(**values)
+    for name, value in values.items():
+        assert getattr(made, name) == value
+    assert made == kind(**values) and hash(made) == hash(kind(**values))
+    assert dataclasses.replace(made, span=Span("u.flow", 2, 2)).span.file == "u.flow"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.span = span  # type: ignore[misc]
+    assert ActionNode("a", CallableSpec(None, "f", "f", span), span).kind is NodeKind.ACTION
 
 
 def test_accessors_give_entry_halts_steps_and_ordered_arrows(ir: FlowIR) -> None:
