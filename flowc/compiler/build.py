@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -69,6 +70,8 @@ F_NOT_AN_ACTION = "F410"
 F_BINDING = "F411"
 F_UNBUILDABLE = "F413"
 F_NOT_CALLABLE = "F414"
+
+_KEY_NAME = operator.attrgetter("name")
 
 
 def build_application(
@@ -181,12 +184,12 @@ class _Builder:
             ) from error
 
     def step(self, node: Any) -> Action:
+        if isinstance(node, ActionNode):  # most steps: kept by ``action``
+            return self.action(node)
         built = self.steps.get(id(node))
         if built is not None:
             return built
-        if isinstance(node, ActionNode):
-            built = self.action(node)
-        elif isinstance(node, MapNode):
+        if isinstance(node, MapNode):
             built = self.map(node)
         elif isinstance(node, GraphNode):
             runnable = self.runnable(node)
@@ -223,9 +226,10 @@ class _Builder:
     def action(self, node: ActionNode) -> Action:
         """One runtime action per IR action (a map branch that is a declared step, unchanged,
         is the same object as the step)."""
-        made = self.actions.get(id(node))
+        key = id(node)
+        made = self.actions.get(key)
         if made is None:
-            made = self.actions[id(node)] = self._new_action(node)
+            made = self.actions[key] = self._new_action(node)
         return made
 
     def _new_action(self, node: ActionNode) -> Action:
@@ -235,8 +239,8 @@ class _Builder:
             made = make_action(
                 target,
                 node.name,
-                [key.name for key in node.reads],
-                [key.name for key in node.writes],
+                list(map(_KEY_NAME, node.reads)),
+                list(map(_KEY_NAME, node.writes)),
                 bound,
                 origin=node.span,
                 targets=self.targets,
@@ -348,7 +352,7 @@ class FunctionTarget:
 
     fn: Callable[..., Any]
     declared: FunctionBasedAction | None
-    parameters: list[inspect.Parameter] | None
+    parameters: tuple[inspect.Parameter, ...] | None
 
 
 def function_target(target: Any) -> FunctionTarget | None:
@@ -366,9 +370,9 @@ def function_target(target: Any) -> FunctionTarget | None:
     return None
 
 
-def _parameters(function: Callable[..., Any]) -> list[inspect.Parameter] | None:
+def _parameters(function: Callable[..., Any]) -> tuple[inspect.Parameter, ...] | None:
     try:
-        return list(inspect.signature(function).parameters.values())
+        return tuple(inspect.signature(function).parameters.values())
     except (TypeError, ValueError):
         return None
 

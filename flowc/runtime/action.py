@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import copy
 import inspect
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from flowc.errors import FlowRuntimeError, Span
 
 CONTEXT_INPUT = "__context"
+_PARAMETER_NAME = operator.attrgetter("name")
 
 
 class ActionDefinitionError(FlowRuntimeError, ValueError):
@@ -125,7 +127,7 @@ class FunctionBasedAction(SingleStepAction):
         self._name = name
         if parameters is None:
             parameters = inspect.signature(fn).parameters.values()
-        parameters = list(parameters)
+        parameters = tuple(parameters)  # a tuple given is shared, not copied
         if not parameters:
             raise ActionDefinitionError(
                 f"action function {fn.__qualname__} must take the state as its first parameter",
@@ -203,9 +205,11 @@ def _rebuild_function_action(fn, reads, writes, bound, name, origin) -> Function
     return rebuilt
 
 
-def _unknown_keys(parameters: list[inspect.Parameter], keys: Iterable[str]) -> list[str]:
+def _unknown_keys(parameters: Sequence[inspect.Parameter], keys: Iterable[str]) -> list[str]:
     """The ``keys`` no parameter after the state takes (none when there is a ``**kwargs``)."""
-    names = {p.name for p in parameters[1:]}
+    names = set(map(_PARAMETER_NAME, parameters[1:]))
+    if names.issuperset(keys):
+        return []
     unknown = [key for key in keys if key not in names]
     if unknown and any(p.kind is p.VAR_KEYWORD for p in parameters):
         return []

@@ -62,9 +62,9 @@ class Node:
 
     __slots__ = ("action", "always", "edges", "name", "ready_plan")
 
-    def __init__(self, action: Action) -> None:
+    def __init__(self, action: Action, name: str) -> None:
         self.action = action
-        self.name: str = action.name  # type: ignore[assignment]
+        self.name = name
         self.ready_plan: ActionPlan | None = None
         self.edges: tuple[tuple[Any, Node, Transition], ...] = ()
         self.always: Node | None = None
@@ -118,7 +118,7 @@ class Graph:
                     span=action.origin,
                 )
             by_name[name] = action  # type: ignore[index]
-            nodes[name] = Node(action)  # type: ignore[index]
+            nodes[name] = Node(action, name)  # type: ignore[index,arg-type]
         outgoing: dict[str, list[tuple[Any, Node, Transition]]] = {}
         for transition in transitions:
             source, target = transition.from_, transition.to
