@@ -46,20 +46,30 @@ class ScopeShape:
     halt, and the loops no step can leave. Plain dict walks over networkx's adjacency (its
     traversal functions cost several times more per node)."""
 
-    __slots__ = ("_finishing", "_reached", "_trapped", "arrows", "scope")
+    __slots__ = ("_finishing", "_order", "_reached", "_trapped", "arrows", "scope")
 
     def __init__(self, scope: FlowIR) -> None:
         self.scope = scope
         self.arrows = scope.arrow_table()
+        self._order: list[str] | None = None
         self._reached: set[str] | None = None
         self._finishing: set[str] | None = None
         self._trapped: list[set[str]] | None = None
 
     @property
+    def order(self) -> list[str]:
+        """``start`` and the nodes it reaches, in reverse postorder; the scope has a ``start``."""
+        if self._order is None:
+            self._order = reverse_postorder(self.scope, ENTRY)
+        return self._order
+
+    @property
     def reached(self) -> set[str]:
-        """The nodes a path from ``start`` reaches (``nx.descendants``); the scope has one."""
+        """The nodes a path from ``start`` reaches (``nx.descendants``): ``order`` without
+        ``start``; the scope has one."""
         if self._reached is None:
-            self._reached = reachable(self.scope._succ, ENTRY)
+            self._reached = set(self.order)
+            self._reached.discard(ENTRY)
         return self._reached
 
     @property
@@ -230,7 +240,8 @@ class Dataflow:
         size). ``Read`` objects are made only for the reads found free."""
         if ENTRY not in scope:
             return []
-        order = reverse_postorder(scope, ENTRY)
+        shape = shape_of(self._shapes, scope)
+        order = shape.order
         index = {name: position for position, name in enumerate(order)}
         nodes = [scope._node[name]["node"] for name in order]
         predecessors = scope._pred
@@ -255,7 +266,7 @@ class Dataflow:
             return first[writer] <= first[position] and last[position] <= last[writer]
 
         free: list[Read] = []
-        arrows = shape_of(self._shapes, scope).arrows
+        arrows = shape.arrows
         action_reads = self.action_reads
         for position, node in enumerate(nodes):
             if type(node) is ActionNode:

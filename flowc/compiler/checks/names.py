@@ -105,7 +105,7 @@ def _callables(
     seen: set[tuple[Span, str]] = set()
     references: list[tuple[CallableSpec, str]] = []
     for action in facts.actions:
-        if not action.callable.resolved:
+        if action.callable.module is None:  # unresolved
             references.append((action.callable, f"action '{action.name}'"))
     for map_node in facts.maps:
         for reduce in map_node.reduces:
