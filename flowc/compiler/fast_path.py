@@ -217,6 +217,7 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         states appends its node to that list directly (``repeats``)."""
         nonlocal line, line_start, previous, lowest, built
         resume = None
+        repeating: tuple[str, str] | None = None  # the kind and nonterminal of a repeat just taken
         where = Line(file, line, line_start)
         while True:
             statement = line_statement(text, start, where, words, builder)
@@ -224,10 +225,16 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
                 return resume
             nonterminal, node, end = statement
             newlines = _NEWLINES.match(text, end)
-            context = (kind, nonterminal, *states[-_REPEAT_DEPTH:])
-            if newlines is not None and context in repeats:
+            if newlines is not None and (kind, nonterminal) == repeating:
+                values[-2].append(node)  # the stack is as the last repeat left it
+            elif newlines is not None and (
+                (context := (kind, nonterminal, *states[-_REPEAT_DEPTH:])) in repeats
+            ):
                 values[-2].append(node)
+                repeating = kind, nonterminal
             else:
+                repeating = None
+                context = (kind, nonterminal, *states[-_REPEAT_DEPTH:])
                 depth, count = len(states), len(values)
                 kept = values[-_REPEAT_DEPTH:]
                 below = values[-2] if count > 1 else None

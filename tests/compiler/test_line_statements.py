@@ -131,3 +131,12 @@ def transition_lines(draw: st.DrawFn) -> str:
 )
 def test_generated_lines_parse_the_same_on_both_paths(lines: list[str], separator: str):
     same_as_full_path(separator.join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["action aé = f", "action a = fé", "action a = f reads kä", "action a = f(é=1)", "a -> bé"],
+)
+def test_names_with_non_ascii_letters_anywhere_are_left_to_the_token_path(line: str):
+    assert not taken(line)
+    same_as_full_path(line + "\n")
