@@ -36,7 +36,10 @@ _LINE_END = rf"{_S}*(?=\n|\Z)"
 ACTION_LINE = re.compile(
     rf"action{_S}+(?P<name>{_NAME}){_S}*={_S}*(?P<target>{_NAME}(?:(?:\.{_NAME})*:{_NAME})?)"
     rf"(?:{_S}*(?P<arguments>\({_S}*(?:{_ARGUMENT}(?:{_S}*,{_S}*{_ARGUMENT})*{_S}*,?{_S}*)?\)))?"
-    rf"(?P<clauses>(?:{_S}+(?:reads|writes|inputs){_S}+{_NAMES})*)" + _LINE_END
+    # The commonest clauses, `reads k` and/or `writes k` with one key each, are captured whole;
+    # any other clauses are taken apart by _CLAUSE_PARTS.
+    rf"(?P<clauses>(?:{_S}+reads{_S}+(?P<read>{_NAME}))?(?:{_S}+writes{_S}+(?P<write>{_NAME}))?"
+    rf"(?={_LINE_END})|(?:{_S}+(?:reads|writes|inputs){_S}+{_NAMES})*)" + _LINE_END
 )
 _CONDITION = r"""(?![ \t])(?:[^\n#"'}]|"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')+"""
 TRANSITION_LINE = re.compile(
@@ -119,30 +122,52 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
                 return None
             arguments.append(argument)
         last_end = arguments_end
-    clauses: dict[str, list[ast.Name]] = {}
-    names: list[ast.Name] = []
-    clauses_start, clauses_end = match.span("clauses")
-    for part in _CLAUSE_PARTS.finditer(text, clauses_start, clauses_end):
-        word = part.group("name")
-        if word is None:
-            clause = part.group("clause")
-            if clause in clauses:
-                return None  # a repeated clause is an error the token path reports
-            names = clauses[clause] = []
-        elif word in words:
-            return None
-        else:
-            start, last_end = part.span()
-            span = _new_span(Span, (file, line, start - offset, line, last_end - offset))
-            names.append(_Name(word, span))
+    reads: tuple[ast.Name, ...] = ()
+    writes: tuple[ast.Name, ...] = ()
+    inputs: tuple[ast.Name, ...] = ()
+    read_start, read_end = match.span("read")
+    write_start, write_end = match.span("write")
+    if read_start >= 0 or write_start >= 0:  # the commonest clauses, captured whole
+        if read_start >= 0:
+            if (word := match.group("read")) in words:
+                return None
+            span = _new_span(Span, (file, line, read_start - offset, line, read_end - offset))
+            reads = (_Name(word, span),)
+            last_end = read_end
+        if write_start >= 0:
+            if (word := match.group("write")) in words:
+                return None
+            span = _new_span(Span, (file, line, write_start - offset, line, write_end - offset))
+            writes = (_Name(word, span),)
+            last_end = write_end
+    else:
+        clauses: dict[str, list[ast.Name]] = {}
+        names: list[ast.Name] = []
+        clauses_start, clauses_end = match.span("clauses")
+        for part in _CLAUSE_PARTS.finditer(text, clauses_start, clauses_end):
+            word = part.group("name")
+            if word is None:
+                clause = part.group("clause")
+                if clause in clauses:
+                    return None  # a repeated clause is an error the token path reports
+                names = clauses[clause] = []
+            elif word in words:
+                return None
+            else:
+                start, last_end = part.span()
+                span = _new_span(Span, (file, line, start - offset, line, last_end - offset))
+                names.append(_Name(word, span))
+        reads = tuple(clauses["reads"]) if "reads" in clauses else ()
+        writes = tuple(clauses["writes"]) if "writes" in clauses else ()
+        inputs = tuple(clauses["inputs"]) if "inputs" in clauses else ()
     name_start, name_end = match.span("name")
     return _ActionDecl(
         _Name(name, _new_span(Span, (file, line, name_start - offset, line, name_end - offset))),
         target,
         tuple(arguments),
-        tuple(clauses["reads"]) if "reads" in clauses else (),
-        tuple(clauses["writes"]) if "writes" in clauses else (),
-        tuple(clauses["inputs"]) if "inputs" in clauses else (),
+        reads,
+        writes,
+        inputs,
         _new_span(Span, (file, line, match.start() - offset, line, last_end - offset)),
     )
 
