@@ -38,6 +38,7 @@ _WHEN_CONDITION = "WHEN_CONDITION"  # `when` and the condition after it, matched
 _UNKNOWN = "UNKNOWN"  # any character no terminal starts with: give up
 _NEWLINES = re.compile(r"(?:\n[\t \f]*)+")  # the _NL terminal (input has no \r by now)
 _WORD = re.compile(r"[^\W\d]\w*")  # the NAME terminal
+_BLANK = ("\n", " ", "\t", "\f")  # what may follow a newline within one _NL token
 _REPEAT_DEPTH = 6  # parser states that decide a repeated line (see plain_lines)
 
 
@@ -224,10 +225,17 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
             if statement is None:
                 return resume
             nonterminal, node, end = statement
-            newlines = _NEWLINES.match(text, end)
-            if newlines is not None and (kind, nonterminal) == repeating:
+            if text.startswith("\n", end) and not text.startswith(_BLANK, end + 1):
+                after, breaks, last_newline = end + 1, 1, end  # one newline: the usual case
+            elif (blank := _NEWLINES.match(text, end)) is not None:
+                value = blank.group()
+                after, breaks = blank.end(), value.count("\n")
+                last_newline = end + value.rindex("\n")
+            else:
+                after = -1  # the end, or a comment after the statement
+            if after >= 0 and (kind, nonterminal) == repeating:
                 values[-2].append(node)  # the stack is as the last repeat left it
-            elif newlines is not None and (
+            elif after >= 0 and (
                 (context := (kind, nonterminal, *states[-_REPEAT_DEPTH:])) in repeats
             ):
                 values[-2].append(node)
@@ -242,7 +250,7 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
                 lowest, built = depth, 0
                 if not goto(nonterminal, node, kind):
                     return resume
-                if newlines is None:  # the end, or a comment after the statement
+                if after < 0:
                     previous = "NAME"
                     return end
                 shift(_NEWLINE, newline)  # kept: `line_statement` saw no continuation line
@@ -258,10 +266,9 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
                 ):
                     repeats.add(context)
             previous = _NEWLINE
-            value = newlines.group()
-            line = where.line = line + value.count("\n")
-            line_start = where.line_start = end + value.rindex("\n") + 1
-            resume = start = newlines.end()
+            line = where.line = line + breaks
+            line_start = where.line_start = last_newline + 1
+            resume = start = after
             word = _WORD.match(text, start)
             if word is None:
                 return resume
