@@ -571,11 +571,10 @@ class FlowIR(nx.MultiDiGraph):
         of calling ``outgoing`` per node."""
         table: dict[str, list[tuple[str, Transition]]] = {}
         for source, targets in self._succ.items():
-            arrows = [
-                (target, data["edge"])
-                for target, keyed in targets.items()
-                for data in keyed.values()
-            ]
+            arrows = []  # plain loops: a comprehension per node cost more than its arrows
+            for target, keyed in targets.items():
+                for data in keyed.values():
+                    arrows.append((target, data["edge"]))
             if len(arrows) > 1:
                 arrows.sort(key=_order_of_arrow)
             table[source] = arrows
