@@ -21,6 +21,8 @@ from pathlib import Path
 from flowc.compiler import ast
 from flowc.compiler.ir import (
     BUILTIN_EXECUTORS,
+    ENTRY,
+    HALT,
     ActionNode,
     BoundArg,
     CallableSpec,
@@ -221,10 +223,11 @@ class _FileLowerer:
         *,
         prelude: tuple[Declaration, ...] = (),
     ) -> FlowIR:
-        body = tuple(body)
         declarations = list(prelude)
+        transitions: list[ast.Transition] = []
         for statement in body:
-            if isinstance(statement, ast.Transition):
+            if type(statement) is ast.Transition:
+                transitions.append(statement)
                 continue
             declared = self._declare(statement, scope)
             if declared is not None:
@@ -238,9 +241,8 @@ class _FileLowerer:
             declarations=tuple(declarations),
         )
         orders: dict[str, int] = {}
-        for statement in body:
-            if isinstance(statement, ast.Transition):
-                self._lower_transition(ir, statement, scope, orders)
+        for transition in transitions:
+            self._lower_transition(ir, transition, scope, orders)
         return ir
 
     def _declare(self, statement: ast.BodyStatement, scope: _Scope) -> Declaration | None:
@@ -435,9 +437,9 @@ class _FileLowerer:
         """Add the step ``endpoint`` names (not yet in ``ir``)."""
         name = endpoint.name
         node: IRNode
-        if endpoint.is_start:
+        if name == ENTRY:  # endpoint.is_start
             node = EntryNode(endpoint.span)
-        elif endpoint.is_end:
+        elif name == HALT:  # endpoint.is_end
             node = HaltNode(endpoint.span)
         else:
             node = self._resolve(name, scope, endpoint.span) or UnknownNode(name, endpoint.span)
