@@ -22,7 +22,7 @@ from typing import Any
 
 from flowc.compiler import ast
 from flowc.errors import Span
-from flowc.grammar.newlines import CONTINUATION
+from flowc.grammar.newlines import CONTINUATION, CONTINUATION_FIRST
 
 _new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
 
@@ -80,12 +80,12 @@ def line_statement(
     """``(nonterminal, node, end)`` for a plain one-line statement starting at ``position``,
     or ``None`` to let the token path parse it."""
     if text.startswith("action", position) and (match := ACTION_LINE.match(text, position)):
-        if CONTINUATION.match(text, match.end() + 1):
+        if _continued(text, match.end() + 1):
             return None
         node = _action(text, match, where, words)
         return None if node is None else ("action_decl", node, match.end())
     match = TRANSITION_LINE.match(text, position)  # also `actions -> b`, `action_x -> b`
-    if match is None or CONTINUATION.match(text, match.end() + 1):
+    if match is None or _continued(text, match.end() + 1):
         return None
     node = _transition(text, match, where, words, builder)
     return None if node is None else ("transition", node, match.end())
@@ -100,6 +100,13 @@ _Constant = ast.positional(ast.Constant)
 _ActionDecl = ast.positional(ast.ActionDecl)
 _Endpoint = ast.positional(ast.Endpoint)
 _Transition = ast.positional(ast.Transition)
+
+
+def _continued(text: str, position: int) -> bool:
+    """Whether the line at ``position`` continues the statement above (``CONTINUATION``)."""
+    return text.startswith(CONTINUATION_FIRST, position) and bool(
+        CONTINUATION.match(text, position)
+    )
 
 
 def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, str]) -> Any:

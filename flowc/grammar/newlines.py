@@ -21,6 +21,8 @@ from lark import Token
 CONTINUATION = re.compile(
     r"(?:[ \t\f]*(?:#[^\n]*)?\n)*[ \t\f]*(?:(?:reads|writes|inputs|for|when)\b|\{)"
 )
+# The characters a CONTINUATION match can start with: any other rules it out without the regex.
+CONTINUATION_FIRST = (" ", "\t", "\f", "#", "\n", "r", "w", "i", "f", "{")
 # A line that starts a statement closes any bracket left open above it (error recovery).
 STATEMENT_START = re.compile(
     r"(?:[ \t\f]*(?:#[^\n]*)?\n)*[ \t\f]*(?:flow|from|state|action|graph|map)\b"
