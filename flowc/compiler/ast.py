@@ -14,8 +14,9 @@ Conditions are nodes of the runtime's expression language (``flowc.runtime.expre
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any, TypeAlias, TypeVar
 
 from flowc.errors import Span
@@ -79,6 +80,12 @@ class Number:
 
     def to_python(self) -> int | float:
         return self.value
+
+
+CONSTANT_WORDS: Mapping[str, bool | None] = MappingProxyType(
+    {"True": True, "False": False, "None": None, "true": True, "false": False, "none": None}
+)
+"""The words of the grammar's ``constant`` rule and their values (the parser's one table)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,14 +49,6 @@ TRANSITION_LINE = re.compile(
 _ARGUMENT_PARTS = re.compile(rf"(?P<key>{_NAME}){_S}*={_S}*(?P<value>{_VALUE})")
 _CLAUSE_PARTS = re.compile(rf"(?P<clause>reads|writes|inputs){_S}|(?P<name>{_NAME})")
 _CHAIN_PARTS = re.compile(_NAME)
-_CONSTANTS: Mapping[str, bool | None] = {
-    "True": True,
-    "False": False,
-    "None": None,
-    "true": True,
-    "false": False,
-    "none": None,
-}
 
 
 class Line:
@@ -192,9 +184,9 @@ def _argument(
     if first == '"' or first == "'":
         node = _String(literal[1:-1], span)
     elif first.isalpha():
-        if literal not in _CONSTANTS:
+        if literal not in ast.CONSTANT_WORDS:
             return None
-        node = _Constant(_CONSTANTS[literal], span)
+        node = _Constant(ast.CONSTANT_WORDS[literal], span)
     else:
         digits = literal.lstrip("+-")
         amount: int | float = float(digits) if "." in digits else int(digits)

@@ -709,7 +709,7 @@ class AstBuilder(Transformer):
 
     def constant(self, children: list[Any]) -> ast.Constant:
         span = self.span_of(children)
-        value = {"true": True, "false": False, "none": None}[children[0].value.lower()]
+        value = ast.CONSTANT_WORDS[children[0].value]
         return ast.Constant(value, span)
 
     def list_literal(self, children: list[Any]) -> ast.ListLiteral:
