@@ -417,14 +417,13 @@ class Application:
                 self._last_sequence_id = self._sequence_id
                 self._sequence_id += 1
                 self._prior = node
+                self._pending = True
                 last = (node.action, result, state)
             if name in after:
-                self._pending = True  # the next step chooses the transition
                 return last
             # ``_upcoming`` inlined; if a condition raises, the transition stays pending.
             following = node.always
             if following is None and node.edges:
-                self._pending = True
                 following = node.successor(state._data)
             self._node = node = following
             self._pending = False
