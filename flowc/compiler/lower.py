@@ -300,14 +300,14 @@ class _FileLowerer:
 
     def _lower_action(self, decl: ast.ActionDecl, scope: _Scope) -> ActionNode:
         args = _bound_args(decl.args)
-        node = ActionNode(
-            name=decl.name.value,
-            callable=self._callable(decl.target),
-            span=decl.span,
-            args=args,
-            reads=_keys(decl.reads),
-            writes=_keys(decl.writes),
-            inputs=_keys(decl.inputs),
+        node = ActionNode(  # positional (name, callable, span, args, reads, writes, inputs)
+            decl.name.value,
+            self._callable(decl.target),
+            decl.span,
+            args,
+            _keys(decl.reads),
+            _keys(decl.writes),
+            _keys(decl.inputs),
         )
         if decl.target.module is None and decl.target.name != decl.name.value:
             base = self._resolve(decl.target.name, scope, decl.target.span)

@@ -253,7 +253,10 @@ class TypeChecker:
 
     def _compare(self, node: Compare) -> None:
         operands = [node.left, *node.comparators]
-        inferred = [self.infer(o) for o in operands]
+        infer = self.infer
+        inferred = [infer(node.left)]
+        for operand in node.comparators:
+            inferred.append(infer(operand))
         for index, op in enumerate(node.ops):
             left, right = inferred[index], inferred[index + 1]
             if left is None or right is None:
