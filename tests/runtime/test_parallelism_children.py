@@ -204,6 +204,24 @@ def persister(tmp_path: Path) -> CountingPersister:
     return store
 
 
+def resumable_map(persister: Any, map_action: Any, n: int) -> Any:
+    """An application running ``map_action`` over ``n`` states, saved to and resumed from
+    ``persister`` as app ``parent``."""
+    return (
+        ApplicationBuilder()
+        .with_action(fan_out=map_action)
+        .with_state_persister(persister)
+        .initialize_from(
+            persister,
+            resume_at_next_action=True,
+            default_state={"n": n},
+            default_entrypoint="fan_out",
+        )
+        .with_identifiers(app_id="parent")
+        .build()
+    )
+
+
 def test_a_resumed_map_reuses_child_ids_and_skips_children_already_saved(
     persister: CountingPersister,
 ) -> None:
@@ -220,19 +238,7 @@ def test_a_resumed_map_reuses_child_ids_and_skips_children_already_saved(
         return state.update(out=10 * i)
 
     def resumable() -> Any:
-        return (
-            ApplicationBuilder()
-            .with_action(fan_out=over(flaky, max_concurrency=1))
-            .with_state_persister(persister)
-            .initialize_from(
-                persister,
-                resume_at_next_action=True,
-                default_state={"n": 5},
-                default_entrypoint="fan_out",
-            )
-            .with_identifiers(app_id="parent")
-            .build()
-        )
+        return resumable_map(persister, over(flaky, max_concurrency=1), n=5)
 
     with pytest.raises(BranchFailedError, match="branch 3"):
         resumable().run(halt_after=["fan_out"])
@@ -273,19 +279,7 @@ def test_a_resumed_subgraph_branch_retries_its_failed_step_and_keeps_its_finishe
     )
 
     def resumable() -> Any:
-        return (
-            ApplicationBuilder()
-            .with_action(fan_out=over(RunnableGraph(subgraph, "first", ["second"])))
-            .with_state_persister(persister)
-            .initialize_from(
-                persister,
-                resume_at_next_action=True,
-                default_state={"n": 3},
-                default_entrypoint="fan_out",
-            )
-            .with_identifiers(app_id="parent")
-            .build()
-        )
+        return resumable_map(persister, over(RunnableGraph(subgraph, "first", ["second"])), n=3)
 
     with pytest.raises(BranchFailedError, match="branch 1"):
         resumable().run(halt_after=["fan_out"])
@@ -302,6 +296,30 @@ def saved_rows(db: Path) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
+def rows_saved_both_ways(
+    tmp_path: Path, branch: Any, fails: bool
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The children's rows of a persisted map of ``branch`` over 3 states, one branch at a
+    time: run as flowc runs them, and as child applications (a tracker forces those)."""
+
+    def rows_with(tracker: Any, name: str) -> list[tuple[Any, ...]]:
+        store = SQLitePersister(str(tmp_path / name))
+        store.initialize()
+        builder = ApplicationBuilder().with_state_persister(store).with_identifiers(app_id="parent")
+        if tracker is not None:
+            builder = builder.with_tracker(tracker)
+        mapped = over(branch, max_concurrency=1)
+        if fails:
+            with pytest.raises(BranchFailedError):
+                run_map(mapped, builder, n=3)
+        else:
+            run_map(mapped, builder, n=3)
+        store.cleanup()
+        return saved_rows(tmp_path / name)
+
+    return rows_with(None, "direct.db"), rows_with(Recorder(), "apps.db")
+
+
 @pytest.mark.parametrize("fails", [False, True])
 def test_persisted_one_action_branches_save_the_rows_a_child_application_would(
     tmp_path: Path, fails: bool
@@ -312,22 +330,7 @@ def test_persisted_one_action_branches_save_the_rows_a_child_application_would(
             raise ValueError("one fails")
         return state.update(out=10 * state["i"])
 
-    def rows_with(tracker: Any, name: str) -> list[tuple[Any, ...]]:
-        store = SQLitePersister(str(tmp_path / name))
-        store.initialize()
-        builder = ApplicationBuilder().with_state_persister(store).with_identifiers(app_id="parent")
-        if tracker is not None:  # a tracked child is a real Application
-            builder = builder.with_tracker(tracker)
-        mapped = over(maybe_fails, max_concurrency=1)
-        if fails:
-            with pytest.raises(BranchFailedError):
-                run_map(mapped, builder, n=3)
-        else:
-            run_map(mapped, builder, n=3)
-        store.cleanup()
-        return saved_rows(tmp_path / name)
-
-    direct, through_applications = rows_with(None, "direct.db"), rows_with(Recorder(), "apps.db")
+    direct, through_applications = rows_saved_both_ways(tmp_path, maybe_fails, fails)
     assert direct == through_applications
     assert len(direct) == (2 if fails else 3)
     assert {row[4] for row in direct} == ({"completed", "failed"} if fails else {"completed"})
@@ -370,22 +373,7 @@ def test_persisted_subgraph_branches_save_the_rows_a_child_application_would(
     )
     branch = RunnableGraph(subgraph, "first", ["last"])
 
-    def rows_with(tracker: Any, name: str) -> list[tuple[Any, ...]]:
-        store = SQLitePersister(str(tmp_path / name))
-        store.initialize()
-        builder = ApplicationBuilder().with_state_persister(store).with_identifiers(app_id="parent")
-        if tracker is not None:  # a tracked child is a real Application
-            builder = builder.with_tracker(tracker)
-        mapped = over(branch, max_concurrency=1)
-        if fails:
-            with pytest.raises(BranchFailedError):
-                run_map(mapped, builder, n=3)
-        else:
-            assert run_map(mapped, builder, n=3)["results"] == [1, 3, -4]
-        store.cleanup()
-        return saved_rows(tmp_path / name)
-
-    direct, through_applications = rows_with(None, "direct.db"), rows_with(Recorder(), "apps.db")
+    direct, through_applications = rows_saved_both_ways(tmp_path, branch, fails)
     assert direct == through_applications
     steps = [(row[2], row[3], row[4]) for row in direct]
     if fails:  # branch 0 ran its three steps; branch 1 failed in its second; 2 never started
@@ -403,6 +391,7 @@ def test_persisted_subgraph_branches_save_the_rows_a_child_application_would(
             "odd",
             "last",
         ]
+        assert [json.loads(row[5])["out"] for row in direct if row[3] == "last"] == [1, 3, -4]
 
 
 CRASH_APP = Path(__file__).parent / "parallelism_crash_app.py"
