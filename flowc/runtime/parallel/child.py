@@ -72,7 +72,7 @@ def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
             state = run_plan(plan, state, inputs, None)[1]
         return state
     if action is None:
-        return _walk(parent, task)
+        return _walk(parent, task, _app_id(parent, task) if graph.wants_context else "", None)
     context = None
     if graph.wants_context:
         context = child_context(parent, task, _app_id(parent, task), action.name)
@@ -97,17 +97,24 @@ def _is_async(persister: Any, method: str) -> bool:
 
 
 def _run_saved(parent: ParentRun, task: SubGraphTask) -> Any:
-    """A branch observed only by a persister and/or a loader: the rows the full path would write
-    (one per step, numbered from 0: ``completed`` with the new state, or ``failed`` with the state
-    before the step and the action's exception re-raised), without building an ``Application``.
-    A child with a saved row that is not finished is resumed the full way."""
+    """A branch observed only by a persister and/or a loader: the rows the full path would write,
+    without building an ``Application`` (see ``_walk``). A child with a saved row that is not
+    finished is resumed the full way."""
     app_id = _app_id(parent, task)
     if task.state_initializer is not None:
         loaded = task.state_initializer.load(parent.partition_key, app_id)
         if loaded:
             finished = _finished_state(task, loaded)
             return finished if finished is not None else _run_full(parent, task)
-    graph, saver, partition_key = task.graph, task.state_persister, parent.partition_key
+    return _walk(parent, task, app_id, task.state_persister)
+
+
+def _walk(parent: ParentRun, task: SubGraphTask, app_id: str, saver: Any) -> Any:
+    """Run a branch without an ``Application``: follow its subgraph's transitions from the
+    entrypoint. With a ``saver``, save each step's row as the full path's persister hook would
+    (numbered from 0: ``completed`` with the new state, or ``failed`` with the state before the
+    step, the action's exception re-raised)."""
+    graph, partition_key = task.graph, parent.partition_key
     halts, asking, inner = graph.halt_after, graph.wants_context, graph.graph
     action = graph.single_action or inner.get_action(graph.entrypoint)
     state, inputs = task.state, task.inputs
@@ -131,29 +138,6 @@ def _run_saved(parent: ParentRun, task: SubGraphTask) -> Any:
         action = inner.next_action(name, state)
         if action is None:
             return state
-        sequence_id += 1
-
-
-def _walk(parent: ParentRun, task: SubGraphTask) -> Any:
-    """A multi-action subgraph without an Application: follow its transitions."""
-    graph = task.graph
-    halts, asking, inner = graph.halt_after, graph.wants_context, graph.graph
-    app_id = _app_id(parent, task) if asking else ""
-    name = graph.entrypoint
-    action = inner.get_action(name)
-    state, inputs = task.state, task.inputs
-    sequence_id = 0
-    while True:
-        context = None
-        if name in asking:
-            context = _at_step(child_context(parent, task, app_id, name), sequence_id)
-        _, state = run_action(action, state, inputs, context)
-        if name in halts:
-            return state
-        action = inner.next_action(name, state)
-        if action is None:
-            return state
-        name = action.name
         sequence_id += 1
 
 
