@@ -347,6 +347,7 @@ class _GroupCommitter:
     idle: bool = False
     waiters: int = 0
     closing: bool = False
+    ended: bool = False  # the thread has left its loop (``is_alive`` is False before it runs, too)
     commits: int = 0
     pid: int = field(default_factory=current_pid)
 
@@ -428,8 +429,7 @@ class _GroupCommitter:
             self.cond.notify_all()
             try:
                 while self.finished < number:
-                    thread = self.thread  # started (ident set) and gone: nobody will write
-                    if thread is not None and thread.ident is not None and not thread.is_alive():
+                    if self.ended:  # nobody will write them
                         raise PersistenceError("the committer thread stopped; rows were lost")
                     self.cond.wait(0.5)
             finally:
@@ -474,6 +474,14 @@ class _GroupCommitter:
         return batch
 
     def _run(self) -> None:
+        try:
+            self._commit_batches()
+        finally:
+            self.ended = True
+            with self.cond:
+                self.cond.notify_all()
+
+    def _commit_batches(self) -> None:
         connection: sqlite3.Connection | None = None
         insert_sql = self.settings.insert_sql
         while (batch := self._next_batch()) is not None:
