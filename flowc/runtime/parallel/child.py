@@ -116,11 +116,11 @@ def _walk(parent: ParentRun, task: SubGraphTask, app_id: str, saver: Any) -> Any
     step, the action's exception re-raised)."""
     graph, partition_key = task.graph, parent.partition_key
     halts, asking, inner = graph.halt_after, graph.wants_context, graph.graph
-    action = graph.single_action or inner.get_action(graph.entrypoint)
+    name = graph.entrypoint
+    action = graph.single_action or inner.get_action(name)
     state, inputs = task.state, task.inputs
     sequence_id = 0
     while True:
-        name = action.name
         context = None
         if name in asking:
             context = _at_step(child_context(parent, task, app_id, name), sequence_id)
@@ -138,6 +138,7 @@ def _walk(parent: ParentRun, task: SubGraphTask, app_id: str, saver: Any) -> Any
         action = inner.next_action(name, state)
         if action is None:
             return state
+        name = action.name
         sequence_id += 1
 
 
