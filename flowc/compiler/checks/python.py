@@ -27,6 +27,7 @@ F_UNKNOWN_PARAMETER = "F404"
 F_MISSING_PARAMETER = "F405"
 F_DECLARATION_MISMATCH = "F406"
 F_INPUT_MAYBE_UNUSED = "F253"
+F_STATE_PARAMETER_NAMED_AS_KEY = "F254"
 
 _IMPLICIT = {"state", "__context"}
 
@@ -82,6 +83,7 @@ class Signature:
 
     named: dict[str, inspect.Parameter]
     open_ended: bool
+    first: str | None  # the first positional parameter, which receives the state
 
 
 def _check_action(
@@ -123,13 +125,24 @@ def _check_action(
         return
     named, open_ended = signature.named, signature.open_ended
     written = action.callable.written
+    first = signature.first
+    if first is not None and first != "state":
+        key = next((key for key in action.reads if key.name == first), None)
+        if key is not None:
+            yield warning(
+                F_STATE_PARAMETER_NAMED_AS_KEY,
+                f"'{written}' takes the state as its first parameter '{first}': it receives "
+                f"the whole State, not the value of key '{first}'",
+                key.span,
+                f'name it `state` and read `state["{first}"]` in the function',
+            )
     for arg in action.args:
         if arg.name not in named and not open_ended:
             yield error(
                 F_UNKNOWN_PARAMETER,
                 f"'{written}' has no parameter '{arg.name}' to bind",
                 arg.span,
-                _parameter_hint(named),
+                _parameter_hint(named, first),
             )
     for key in action.inputs:
         if key.name in named:
@@ -147,11 +160,11 @@ def _check_action(
                 F_UNKNOWN_PARAMETER,
                 f"input '{key.name}' is not a parameter of '{written}'",
                 key.span,
-                _parameter_hint(named),
+                _parameter_hint(named, first),
             )
     if not action.inputs:
         return  # inputs not declared here: the runtime takes them from the signature
-    given = {a.name for a in action.args} | set(action.input_keys) | _IMPLICIT
+    given = {a.name for a in action.args} | set(action.input_keys) | _IMPLICIT | {first}
     for parameter in named.values():
         if parameter.default is parameter.empty and parameter.name not in given:
             yield error(
@@ -168,14 +181,16 @@ def _signature(target: Any) -> Signature | None:
         parameters = list(inspect.signature(target).parameters.values())
     except (TypeError, ValueError):
         return None  # a builtin or an object without a signature: nothing to compare
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return Signature(
         {p.name: p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)},
         any(p.kind is p.VAR_KEYWORD for p in parameters),
+        parameters[0].name if parameters and parameters[0].kind in positional else None,
     )
 
 
-def _parameter_hint(named: dict[str, inspect.Parameter]) -> str:
-    names = [n for n in named if n not in _IMPLICIT]
+def _parameter_hint(named: dict[str, inspect.Parameter], first: str | None) -> str:
+    names = [n for n in named if n not in _IMPLICIT and n != first]
     return "its parameters: " + (", ".join(names) or "none besides state")
 
 
