@@ -32,6 +32,22 @@ BUILTIN_REDUCERS = frozenset(
 )
 """Reducers written by bare name; anything else (or any ``module:function``) is a custom one."""
 
+BUILTIN_REDUCER_ARITY: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "collect": (1, 1),
+        "records": (1, 64),
+        "to_dict": (2, 2),
+        "sum": (1, 1),
+        "count": (0, 0),
+        "min": (1, 1),
+        "max": (1, 1),
+        "concat": (1, 1),
+        "first": (1, 1),
+        "merge": (1, 1),
+    }
+)
+"""The fewest and most fields each built-in reducer takes (the parser's one table)."""
+
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 

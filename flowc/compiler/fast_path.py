@@ -21,6 +21,7 @@ from lark.lexer import PatternStr
 from lark.parsers.lalr_analysis import Shift
 
 from flowc.compiler.line_statements import Line, line_statement
+from flowc.compiler.map_statements import map_statement
 from flowc.grammar import get_parser
 from flowc.grammar.newlines import (
     CLOSERS,
@@ -221,7 +222,8 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         repeating: tuple[str, str] | None = None  # the kind and nonterminal of a repeat just taken
         where = Line(file, line, line_start)
         while True:
-            statement = line_statement(text, start, where, words, builder)
+            take = map_statement if kind == "MAP" else line_statement
+            statement = take(text, start, where, words, builder)
             if statement is None:
                 return resume
             nonterminal, node, end = statement
@@ -252,6 +254,7 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
                     return resume
                 if after < 0:
                     previous = "NAME"
+                    line, line_start = where.line, where.line_start  # a block's last line
                     return end
                 shift(_NEWLINE, newline)  # kept: `line_statement` saw no continuation line
                 if (
@@ -266,7 +269,7 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
                 ):
                     repeats.add(context)
             previous = _NEWLINE
-            line = where.line = line + breaks
+            line = where.line = where.line + breaks  # a block moved `where` to its last line
             line_start = where.line_start = last_newline + 1
             resume = start = after
             word = _WORD.match(text, start)

@@ -26,29 +26,38 @@ from flowc.grammar.newlines import CONTINUATION, CONTINUATION_FIRST
 
 _new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
 
-_S = r"[ \t\f]"
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*+"  # ASCII only (the token path takes the rest): faster
+# Pieces of the one-line patterns, shared with ``map_statements``: the grammar's terminals in
+# the plainest forms the one-line paths accept (anything else goes to the token path).
+SPACE = r"[ \t\f]"
+NAME = r"[A-Za-z_][A-Za-z0-9_]*+"  # ASCII only (the token path takes the rest): faster
 _VALUE = r"""(?:"[^"\\\n]*"|'[^'\\\n]*'|[+-]?\d+(?:\.\d+)?(?![\w.%])|[A-Za-z]+)"""
-_ARGUMENT = rf"{_NAME}{_S}*={_S}*{_VALUE}"
-_NAMES = rf"{_NAME}(?:{_S}*,{_S}*{_NAME})*"
-_LINE_END = rf"{_S}*(?=\n|\Z)"
+_ARGUMENT = rf"{NAME}{SPACE}*={SPACE}*{_VALUE}"
+NAMES = rf"{NAME}(?:{SPACE}*,{SPACE}*{NAME})*"
+CALLABLE = rf"{NAME}(?:(?:\.{NAME})*:{NAME})?"  # `name` or `package.module:function`
+ARGUMENTS = rf"\({SPACE}*(?:{_ARGUMENT}(?:{SPACE}*,{SPACE}*{_ARGUMENT})*{SPACE}*,?{SPACE}*)?\)"
+LINE_END = rf"{SPACE}*(?=\n|\Z)"
 
 ACTION_LINE = re.compile(
-    rf"action{_S}+(?P<name>{_NAME}){_S}*={_S}*(?P<target>{_NAME}(?:(?:\.{_NAME})*:{_NAME})?)"
-    rf"(?:{_S}*(?P<arguments>\({_S}*(?:{_ARGUMENT}(?:{_S}*,{_S}*{_ARGUMENT})*{_S}*,?{_S}*)?\)))?"
+    rf"action{SPACE}+(?P<name>{NAME}){SPACE}*={SPACE}*(?P<target>{CALLABLE})"
+    # One or two arguments are captured whole; more are taken apart by _ARGUMENT_PARTS.
+    rf"(?:{SPACE}*(?P<arguments>\({SPACE}*(?P<key>{NAME}){SPACE}*={SPACE}*(?P<value>{_VALUE})"
+    rf"(?:{SPACE}*,{SPACE}*(?P<key2>{NAME}){SPACE}*={SPACE}*(?P<value2>{_VALUE}))?"
+    rf"{SPACE}*,?{SPACE}*\)|{ARGUMENTS}))?"
     # The commonest clauses, `reads k` and/or `writes k` with one key each, are captured whole;
     # any other clauses are taken apart by _CLAUSE_PARTS.
-    rf"(?P<clauses>(?:{_S}+reads{_S}+(?P<read>{_NAME}))?(?:{_S}+writes{_S}+(?P<write>{_NAME}))?"
-    rf"(?={_LINE_END})|(?:{_S}+(?:reads|writes|inputs){_S}+{_NAMES})*)" + _LINE_END
+    rf"(?P<clauses>(?:{SPACE}+reads{SPACE}+(?P<read>{NAME}))?"
+    rf"(?:{SPACE}+writes{SPACE}+(?P<write>{NAME}))?"
+    rf"(?={LINE_END})|(?:{SPACE}+(?:reads|writes|inputs){SPACE}+{NAMES})*)" + LINE_END
 )
 _CONDITION = r"""(?![ \t])(?:[^\n#"'}]|"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')+"""
 TRANSITION_LINE = re.compile(
-    rf"(?P<source>{_NAME}){_S}*->{_S}*(?P<target>{_NAME})(?P<chain>(?:{_S}*->{_S}*{_NAME})*)"
-    rf"(?:{_S}+(?P<when>when){_S}+(?P<condition>{_CONDITION})|{_S}*)(?=\n|\Z)"
+    rf"(?P<source>{NAME}){SPACE}*->{SPACE}*(?P<target>{NAME})"
+    rf"(?P<chain>(?:{SPACE}*->{SPACE}*{NAME})*)"
+    rf"(?:{SPACE}+(?P<when>when){SPACE}+(?P<condition>{_CONDITION})|{SPACE}*)(?=\n|\Z)"
 )
-_ARGUMENT_PARTS = re.compile(rf"(?P<key>{_NAME}){_S}*={_S}*(?P<value>{_VALUE})")
-_CLAUSE_PARTS = re.compile(rf"(?P<clause>reads|writes|inputs){_S}|(?P<name>{_NAME})")
-_CHAIN_PARTS = re.compile(_NAME)
+_ARGUMENT_PARTS = re.compile(rf"(?P<key>{NAME}){SPACE}*={SPACE}*(?P<value>{_VALUE})")
+_CLAUSE_PARTS = re.compile(rf"(?P<clause>reads|writes|inputs){SPACE}|(?P<name>{NAME})")
+_CHAIN_PARTS = re.compile(NAME)
 
 
 class Line:
@@ -72,12 +81,12 @@ def line_statement(
     """``(nonterminal, node, end)`` for a plain one-line statement starting at ``position``,
     or ``None`` to let the token path parse it."""
     if text.startswith("action", position) and (match := ACTION_LINE.match(text, position)):
-        if _continued(text, match.end() + 1):
+        if continued(text, match.end() + 1):
             return None
         node = _action(text, match, where, words)
         return None if node is None else ("action_decl", node, match.end())
     match = TRANSITION_LINE.match(text, position)  # also `actions -> b`, `action_x -> b`
-    if match is None or _continued(text, match.end() + 1):
+    if match is None or continued(text, match.end() + 1):
         return None
     node = _transition(text, match, where, words, builder)
     return None if node is None else ("transition", node, match.end())
@@ -94,7 +103,7 @@ _Endpoint = ast.positional(ast.Endpoint)
 _Transition = ast.positional(ast.Transition)
 
 
-def _continued(text: str, position: int) -> bool:
+def continued(text: str, position: int) -> bool:
     """Whether the line at ``position`` continues the statement above (``CONTINUATION``)."""
     return text.startswith(CONTINUATION_FIRST, position) and bool(
         CONTINUATION.match(text, position)
@@ -105,21 +114,27 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
     name, target_text = match.group("name", "target")
     if name in words or not name.isascii():
         return None
-    module, colon, function = target_text.rpartition(":")
-    if function in words or (colon and any(part in words for part in module.split("."))):
-        return None
     file, line, offset = where.file, where.line, where.line_start - 1
     target_start, last_end = match.span("target")
     target_span = _new_span(Span, (file, line, target_start - offset, line, last_end - offset))
-    target = _CallableRef(function, module if colon else None, target_span)
-    arguments: list[ast.Argument] = []
+    target = callable_ref(target_text, target_span, words)
+    if target is None:
+        return None
+    arguments: tuple[ast.Argument, ...] | None = ()
     arguments_start, arguments_end = match.span("arguments")
     if arguments_start >= 0:
-        for part in _ARGUMENT_PARTS.finditer(text, arguments_start, arguments_end):
-            argument = _argument(part, file, line, offset, words)
-            if argument is None:
-                return None
-            arguments.append(argument)
+        if match.start("key") < 0:
+            arguments = bound_arguments(text, arguments_start, arguments_end, where, words)
+        elif (first := _argument(match, "key", "value", file, line, offset, words)) is None:
+            return None
+        elif match.start("key2") < 0:
+            arguments = (first,)
+        elif (second := _argument(match, "key2", "value2", file, line, offset, words)) is None:
+            return None
+        else:
+            arguments = (first, second)
+        if arguments is None:
+            return None
         last_end = arguments_end
     reads: tuple[ast.Name, ...] = ()
     writes: tuple[ast.Name, ...] = ()
@@ -163,7 +178,7 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
     return _ActionDecl(
         _Name(name, _new_span(Span, (file, line, name_start - offset, line, name_end - offset))),
         target,
-        tuple(arguments),
+        arguments,
         reads,
         writes,
         inputs,
@@ -171,13 +186,42 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
     )
 
 
+def callable_ref(written: str, span: Span, words: Mapping[str, str]) -> ast.CallableRef | None:
+    """The reference ``name`` or ``package.module:function``, unless a part is a keyword."""
+    module, colon, function = written.rpartition(":")
+    if function in words or (colon and any(part in words for part in module.split("."))):
+        return None
+    return _CallableRef(function, module if colon else None, span)
+
+
+def bound_arguments(
+    text: str, start: int, end: int, where: Line, words: Mapping[str, str]
+) -> tuple[ast.Argument, ...] | None:
+    """The arguments written between ``start`` and ``end`` (a match of ``ARGUMENTS``)."""
+    file, line, offset = where.file, where.line, where.line_start - 1
+    arguments = []
+    for part in _ARGUMENT_PARTS.finditer(text, start, end):
+        argument = _argument(part, "key", "value", file, line, offset, words)
+        if argument is None:
+            return None
+        arguments.append(argument)
+    return tuple(arguments)
+
+
 def _argument(
-    part: re.Match[str], file: str, line: int, offset: int, words: Mapping[str, str]
+    match: re.Match[str],
+    key_group: str,
+    value_group: str,
+    file: str,
+    line: int,
+    offset: int,
+    words: Mapping[str, str],
 ) -> ast.Argument | None:
-    key, literal = part.group("key", "value")
+    """The argument whose key and value ``match`` captured in the two groups."""
+    key, literal = match.group(key_group, value_group)
     if key in words:
         return None
-    start, end = part.span("value")
+    start, end = match.span(value_group)
     span = _new_span(Span, (file, line, start - offset, line, end - offset))
     node: ast.Value
     first = literal[0]
@@ -191,7 +235,7 @@ def _argument(
         digits = literal.lstrip("+-")
         amount: int | float = float(digits) if "." in digits else int(digits)
         node = _Number(-amount if first == "-" else amount, span)
-    key_start = part.start() - offset
+    key_start = match.start(key_group) - offset
     key_name = _Name(key, _new_span(Span, (file, line, key_start, line, key_start + len(key))))
     return _Argument(key_name, node, _new_span(Span, (file, line, key_start, line, end - offset)))
 

@@ -737,18 +737,7 @@ _OPTION_KEYWORDS: dict[type, str] = {
     ast.Persister: "persister",
 }
 _ONE_FIELD = (1, 1)
-_BUILTIN_ARITY: dict[str, tuple[int, int]] = {
-    "collect": _ONE_FIELD,
-    "records": (1, 64),
-    "to_dict": (2, 2),
-    "sum": _ONE_FIELD,
-    "count": (0, 0),
-    "min": _ONE_FIELD,
-    "max": _ONE_FIELD,
-    "concat": _ONE_FIELD,
-    "first": _ONE_FIELD,
-    "merge": _ONE_FIELD,
-}
+_BUILTIN_ARITY = ast.BUILTIN_REDUCER_ARITY
 _BUILTIN_USAGE = {
     name: "no arguments"
     if arity == (0, 0)
