@@ -737,6 +737,33 @@ def positional(cls: type[_T]) -> Callable[..., _T]:
             return node
 
         return build_three
+    if len(setters) == 4:
+        set_first, set_second, set_third, set_fourth = setters
+
+        def build_four(first: Any, second: Any, third: Any, fourth: Any) -> _T:
+            node = new(cls)
+            set_first(node, first)
+            set_second(node, second)
+            set_third(node, third)
+            set_fourth(node, fourth)
+            return node
+
+        return build_four
+    if len(setters) == 7:  # ActionDecl, MapDecl: a loop over the setters costs twice as much
+        set_1, set_2, set_3, set_4, set_5, set_6, set_7 = setters
+
+        def build_seven(v1: Any, v2: Any, v3: Any, v4: Any, v5: Any, v6: Any, v7: Any) -> _T:
+            node = new(cls)
+            set_1(node, v1)
+            set_2(node, v2)
+            set_3(node, v3)
+            set_4(node, v4)
+            set_5(node, v5)
+            set_6(node, v6)
+            set_7(node, v7)
+            return node
+
+        return build_seven
 
     def build(*values: Any) -> _T:
         if len(values) != len(setters):

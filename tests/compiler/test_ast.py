@@ -75,3 +75,24 @@ def test_duration_and_percent_in_base_units():
     assert ast.Duration(250, "ms").seconds == 0.25
     assert ast.Duration(2, "m").seconds == 120
     assert ast.Percent(10).fraction == 0.1
+
+
+@pytest.mark.parametrize("cls", NODE_CLASSES, ids=lambda c: c.__name__)
+def test_positional_builds_the_node_init_builds(cls):
+    """``ast.positional`` (the fast paths' constructor, one shape per field count) sets every
+    field in order: the same type, fields, repr and hash as ``cls(*values)``, still frozen."""
+    values = [f"v{index}" for index, _ in enumerate(dataclasses.fields(cls))]
+    node = ast.positional(cls)(*values)
+    expected = cls(*values)
+    assert type(node) is cls
+    assert [getattr(node, f.name) for f in dataclasses.fields(cls)] == values
+    assert repr(node) == repr(expected) and node == expected and hash(node) == hash(expected)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(node, dataclasses.fields(cls)[0].name, "other")
+
+
+def test_positional_refuses_the_wrong_number_of_values():
+    with pytest.raises(TypeError):
+        ast.positional(ast.MapSettings)(1, 2)
+    with pytest.raises(TypeError):
+        ast.positional(ast.ActionDecl)(1, 2)

@@ -30,6 +30,9 @@ def taken(line: str) -> bool:
         "action a = pkg.mod:f(x=-1.5, y='s', z=None, w=true,) inputs q reads a, b",
         "action a = f()",
         "action a = f",
+        "action a = f(x=1)",  # one or two arguments: captured by ACTION_LINE itself
+        "action a = f( x = 'one' , y=2.5 , ) writes k",
+        "action a = f(x=1, y=2, z=3) reads k",  # three: taken apart one by one
         "a -> b",
         "start -> a -> b -> end",
         'a -> b when round < 3 and k != "done"',
@@ -50,6 +53,9 @@ def test_plain_lines_are_built_without_tokens(line: str):
         "action a = f(x=1_000)",
         "action a = f(x=1e3)",
         "action a = f(x=other)",  # a name is not a value
+        "action a = f(reads=1)",  # a keyword as an argument's name
+        "action a = f(x=1, when=2)",
+        "action a = f(x=1, y=30s)",
         "action reads = f",  # a keyword as a name
         "action a = map",
         "action a = f reads state",
