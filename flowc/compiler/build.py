@@ -58,11 +58,11 @@ from flowc.compiler.map_classes import (
 from flowc.compiler.python_refs import import_object
 from flowc.errors import FlowBuildError, FlowError, Span
 from flowc.runtime import reducers
-from flowc.runtime.action import Action, FunctionBasedAction
+from flowc.runtime.action import Action, FunctionActionMaker, FunctionBasedAction
 from flowc.runtime.application import Application
 from flowc.runtime.conditions import Condition, default, from_expression
 from flowc.runtime.flow_support import assemble_application, map_executor
-from flowc.runtime.graph import Graph, Transition
+from flowc.runtime.graph import Arrow, Graph
 from flowc.runtime.parallelism import FailurePolicy, MapOptions, Retry, RunnableGraph
 from flowc.runtime.state import State
 
@@ -172,12 +172,12 @@ class _Builder:
 
     def graph(self, scope: FlowIR) -> Graph:
         """The runtime ``Graph`` of one scope: its steps and its transitions in order (made
-        directly: every step is a named ``Action`` and every transition a ``Transition``, what
-        ``GraphBuilder`` would normalise them to)."""
+        directly: every step is a named ``Action``, what ``GraphBuilder`` would normalise them
+        to, and the transitions are arrows whose ``Transition`` objects are made if read)."""
         steps = [self.step(node) for node in scope.steps()]
-        transitions = scope_transitions(scope)
+        arrows = scope_arrows(scope)
         try:
-            return Graph(steps, transitions)
+            return Graph.from_arrows(steps, arrows)
         except FlowError as error:
             raise FlowBuildError(
                 str(error.message), code=F_UNBUILDABLE, span=error.span or scope.meta.span
@@ -346,56 +346,59 @@ class _Builder:
 @dataclass(frozen=True, slots=True)
 class FunctionTarget:
     """A function that actions wrap, as far as making them goes: the function to call, the
-    ``@action`` declaration it carries (``None`` for a plain function) and its signature's
-    parameters (``None`` when it has none to inspect: ``FunctionBasedAction`` then inspects it
-    itself and says what is wrong)."""
+    ``@action`` declaration it carries (``None`` for a plain function) and the maker of its
+    actions (``None`` when its signature cannot be inspected: ``FunctionBasedAction`` then
+    inspects it itself and says what is wrong)."""
 
     fn: Callable[..., Any]
     declared: FunctionBasedAction | None
-    parameters: tuple[inspect.Parameter, ...] | None
+    maker: FunctionActionMaker | None
 
 
 def function_target(target: Any) -> FunctionTarget | None:
     """What ``make_action`` wraps ``target`` as, when it is a function (``None`` for an
-    ``Action`` or an ``Action`` class, which are used as they are, and for anything else)."""
+    ``Action`` or an ``Action`` class, which are used as they are, and for anything else).
+    A function that takes no parameter at all raises ``ActionDefinitionError``."""
     if isinstance(target, type) and issubclass(target, Action):
         return None
     if isinstance(target, Action):
         return None
     declared = getattr(target, "action_function", None)
     if isinstance(declared, FunctionBasedAction):
-        return FunctionTarget(declared.fn, declared, _parameters(declared.fn))
+        return FunctionTarget(declared.fn, declared, _maker(declared.fn))
     if callable(target):
-        return FunctionTarget(target, None, _parameters(target))
+        return FunctionTarget(target, None, _maker(target))
     return None
 
 
-def _parameters(function: Callable[..., Any]) -> tuple[inspect.Parameter, ...] | None:
+def _maker(function: Callable[..., Any]) -> FunctionActionMaker | None:
     try:
-        return tuple(inspect.signature(function).parameters.values())
+        parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
         return None
+    return FunctionActionMaker(function, parameters)
 
 
 def make_action(
     target: Any,
     name: str,
-    reads: Sequence[str],
-    writes: Sequence[str],
-    bound: Mapping[str, Any],
+    reads: list[str],
+    writes: list[str],
+    bound: dict[str, Any],
     *,
     origin: Span | None = None,
     targets: dict[int, FunctionTarget | None] | None = None,
 ) -> Action | None:
-    """The runtime action for ``target`` (``None`` when it cannot be one), carrying ``origin``.
+    """The runtime action for ``target`` (``None`` when it cannot be one), carrying ``origin``;
+    a new function action owns ``reads``, ``writes`` and ``bound`` (pass fresh ones).
 
     A function becomes a new ``FunctionBasedAction`` whose ``origin`` is set as it is made:
     ``with_origin`` would copy it, and copying a function action rebuilds it, which was half
     the build time of a 10,000-action flow. ``targets`` (one build's, by ``id``; the build
-    keeps every imported object alive) holds what each target is and its function's
-    parameters, so that the thousands of actions a flow makes over a few functions inspect
-    each once (``inspect.signature`` was a third of the build, telling the kind of target
-    apart another tenth)."""
+    keeps every imported object alive) holds what each target is and the maker of its
+    actions, so that the thousands of actions a flow makes over a few functions inspect and
+    check each function once (``inspect.signature`` was a third of the build, telling the kind
+    of target apart another tenth, checking the parameters and copying the lists another)."""
     if targets is None:
         found = function_target(target)
     else:
@@ -406,19 +409,13 @@ def make_action(
             found = targets[key] = function_target(target)
     if found is not None:
         declared = found.declared
-        if declared is None:
-            made = FunctionBasedAction(
-                found.fn, reads, writes, bound, name, parameters=found.parameters
-            )
-        else:
-            made = FunctionBasedAction(
-                found.fn,
-                list(reads) or declared.reads,
-                list(writes) or declared.writes,
-                {**declared.bound, **bound},
-                name,
-                parameters=found.parameters,
-            )
+        if declared is not None:
+            reads = reads or list(declared.reads)
+            writes = writes or list(declared.writes)
+            bound = {**declared.bound, **bound}
+        if found.maker is not None:
+            return found.maker.make(reads, writes, bound, name, origin)
+        made = FunctionBasedAction(found.fn, reads, writes, bound, name)  # raises: see above
         made.origin = origin
         return made
     if isinstance(target, type) and issubclass(target, Action):
@@ -430,29 +427,32 @@ def make_action(
     return None
 
 
-def scope_transitions(scope: FlowIR) -> list[Transition]:
-    """The runtime transitions of a scope, each source's arrows in the order they are tried.
+def scope_arrows(scope: FlowIR) -> list[Arrow]:
+    """The runtime transitions of a scope as ``Graph.from_arrows`` takes them, each source's
+    arrows in the order they are tried.
 
     An arrow to ``end`` becomes no transition: the run stops when none matches. Arrows after a
     conditional ``-> end`` are guarded by that condition's negation, so they are taken only when
     the end arrow would not have been; arrows after an unconditional one can never be taken."""
-    made: list[Transition] = []
+    made: list[Arrow] = []
     for source, arrows in scope.arrow_table().items():
         if source == "start":
             continue
-        stops: list[Condition] = []
+        stops: list[Condition] | None = None
         for target, edge in arrows:
             written = edge.condition
             condition = (
                 None if written is None else from_expression(written.expression, written.span)
             )
             if target == HALT:
+                if stops is None:
+                    stops = []
                 stops.append(condition or _ALWAYS)
                 if condition is None:
                     break  # no arrow after an unconditional one is ever taken
                 continue
             taken = guarded(condition, stops) if stops else condition or default
-            made.append(Transition(source, target, taken, origin=edge.span))
+            made.append((source, target, taken, edge.span))
     return made
 
 

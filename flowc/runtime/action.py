@@ -128,18 +128,10 @@ class FunctionBasedAction(SingleStepAction):
         if parameters is None:
             parameters = inspect.signature(fn).parameters.values()
         parameters = tuple(parameters)  # a tuple given is shared, not copied
-        if not parameters:
-            raise ActionDefinitionError(
-                f"action function {fn.__qualname__} must take the state as its first parameter",
-                hints=("def my_action(state: State, ...) -> State",),
-            )
+        _check_takes_state(fn, parameters)
         unknown = _unknown_keys(parameters, self._bound) if self._bound else ()
         if unknown:
-            raise ActionDefinitionError(
-                f"cannot bind {', '.join(map(repr, unknown))} to {fn.__qualname__}: "
-                "it has no such parameter",
-                hints=(f"its parameters: {', '.join(p.name for p in parameters[1:]) or 'none'}",),
-            )
+            raise _binding_error(fn, parameters, unknown)
         self._parameters = parameters
 
     @property
@@ -197,6 +189,72 @@ class FunctionBasedAction(SingleStepAction):
             _rebuild_function_action,
             (self._fn, self._reads, self._writes, self._bound, self._name, self.origin),
         )
+
+
+class FunctionActionMaker:
+    """Makes the ``FunctionBasedAction`` objects of one function, many at a time: what
+    ``FunctionBasedAction(fn, reads, writes, bound, name, parameters=…)`` makes, with the same
+    errors, but the function's parameters are checked once, not per action, and the lists and
+    the dict a caller hands over are kept, not copied. A compiled flow makes thousands of
+    actions over a few functions; the checks and copies were most of making each."""
+
+    __slots__ = ("_fn", "_names", "_parameters", "_takes_any")
+
+    def __init__(
+        self, fn: Callable[..., Any], parameters: Sequence[inspect.Parameter] | None = None
+    ) -> None:
+        if parameters is None:
+            parameters = inspect.signature(fn).parameters.values()
+        parameters = tuple(parameters)
+        _check_takes_state(fn, parameters)
+        self._fn = fn
+        self._parameters = parameters
+        self._names = frozenset(map(_PARAMETER_NAME, parameters[1:]))
+        self._takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
+
+    def make(
+        self,
+        reads: list[str],
+        writes: list[str],
+        bound: dict[str, Any],
+        name: str | None,
+        origin: Span | None = None,
+    ) -> FunctionBasedAction:
+        """A new action owning ``reads``, ``writes`` and ``bound`` (fresh ones, not shared with
+        anything else: the action's lists are its own in ``FunctionBasedAction`` too)."""
+        if bound and not self._takes_any and not self._names.issuperset(bound):
+            unknown = [key for key in bound if key not in self._names]
+            raise _binding_error(self._fn, self._parameters, unknown)
+        made = _NEW_OBJECT(FunctionBasedAction)
+        made._fn = self._fn  # the attributes in the order ``__init__`` sets them
+        made._reads = reads
+        made._writes = writes
+        made._bound = bound
+        made._name = name
+        made._parameters = self._parameters
+        made.origin = origin
+        return made
+
+
+_NEW_OBJECT = object.__new__
+
+
+def _check_takes_state(fn: Callable[..., Any], parameters: tuple[inspect.Parameter, ...]) -> None:
+    if not parameters:
+        raise ActionDefinitionError(
+            f"action function {fn.__qualname__} must take the state as its first parameter",
+            hints=("def my_action(state: State, ...) -> State",),
+        )
+
+
+def _binding_error(
+    fn: Callable[..., Any], parameters: tuple[inspect.Parameter, ...], unknown: Sequence[str]
+) -> ActionDefinitionError:
+    return ActionDefinitionError(
+        f"cannot bind {', '.join(map(repr, unknown))} to {fn.__qualname__}: "
+        "it has no such parameter",
+        hints=(f"its parameters: {', '.join(p.name for p in parameters[1:]) or 'none'}",),
+    )
 
 
 def _rebuild_function_action(fn, reads, writes, bound, name, origin) -> FunctionBasedAction:

@@ -133,7 +133,13 @@ def expr(text: str) -> Condition:
 def from_expression(node: Any, origin: Span | None = None) -> Condition:
     """A condition from an already-parsed expression node (used by the compiler), named by the
     expression's canonical text (``to_source``), printed when the name is first read."""
-    return PrintedCondition(node.reads, node.evaluate, origin=origin, source=node)
+    made = _NEW(PrintedCondition)  # what ``PrintedCondition(...)`` does, without its frame
+    _SET_READS(made, node.reads)
+    _SET_EVALUATE(made, node.evaluate)
+    _SET_IS_DEFAULT(made, False)
+    _SET_ORIGIN(made, origin)
+    _SET_SOURCE(made, node)
+    return made
 
 
 _NAME_SLOT = Condition.__dict__["name"]  # the dataclass's slot for ``name``
@@ -159,13 +165,13 @@ class PrintedCondition(Condition):
         *,
         source: Any = None,
     ) -> None:
-        # ``Condition``'s own signature too, for ``dataclasses.replace``
-        put = object.__setattr__
-        put(self, "reads", reads)
-        put(self, "evaluate", evaluate)
-        put(self, "is_default", is_default)
-        put(self, "origin", origin)
-        put(self, "_source", source)
+        # ``Condition``'s own signature too, for ``dataclasses.replace``; the slots are set
+        # through their descriptors (``object.__setattr__`` per field cost twice as much)
+        _SET_READS(self, reads)
+        _SET_EVALUATE(self, evaluate)
+        _SET_IS_DEFAULT(self, is_default)
+        _SET_ORIGIN(self, origin)
+        _SET_SOURCE(self, source)
         if name is not None:
             _NAME_SLOT.__set__(self, name)
 
@@ -200,6 +206,14 @@ class PrintedCondition(Condition):
 
     def __reduce__(self) -> tuple[Any, ...]:  # copied and pickled as the plain Condition
         return (Condition, (self.reads, self.evaluate, self.name, self.is_default, self.origin))
+
+
+_NEW = object.__new__
+_SET_READS = Condition.__dict__["reads"].__set__
+_SET_EVALUATE = Condition.__dict__["evaluate"].__set__
+_SET_IS_DEFAULT = Condition.__dict__["is_default"].__set__
+_SET_ORIGIN = Condition.__dict__["origin"].__set__
+_SET_SOURCE = PrintedCondition.__dict__["_source"].__set__
 
 
 def explain_failure(

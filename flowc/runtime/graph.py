@@ -50,7 +50,7 @@ def _did_you_mean(name: str, known: Iterable[str]) -> tuple[str, ...]:
 
 class Node:
     """One action of a graph as the step loop sees it: the action, its plan, and its outgoing
-    edges as (predicate, target node, transition), in order. ``always`` is the target when the
+    edges as (predicate, target node, condition), in order. ``always`` is the target when the
     first edge is unconditional, so that common case costs no call.
 
     The plan is made when a step first asks for it (``plan``), not with the graph: a compiled
@@ -66,7 +66,7 @@ class Node:
         self.action = action
         self.name = name
         self.ready_plan: ActionPlan | None = None
-        self.edges: tuple[tuple[Any, Node, Transition], ...] = ()
+        self.edges: tuple[tuple[Any, Node, Condition], ...] = ()
         self.always: Node | None = None
 
     @property
@@ -82,14 +82,12 @@ class Node:
         always = self.always
         if always is not None:
             return always
-        for evaluate, target, transition in self.edges:
+        for evaluate, target, condition in self.edges:
             try:
                 if evaluate(data):
                     return target
             except Exception as error:
-                explained = explain_failure(
-                    error, transition.condition, self.name, transition.to, data
-                )
+                explained = explain_failure(error, condition, self.name, target.name, data)
                 if explained is None:
                     raise
                 raise explained from error
@@ -101,12 +99,37 @@ class Node:
         return f"<Node {self.name!r} -> {[edge[1].name for edge in self.edges]}>"
 
 
-class Graph:
-    """An immutable set of named actions and ordered transitions."""
+Arrow = tuple[str, str, Condition, Span | None]
+"""A transition as ``(from_, to, condition, origin)``: what ``Graph.from_arrows`` takes."""
 
-    __slots__ = ("_actions", "_nodes", "_transitions")
+
+class Graph:
+    """An immutable set of named actions and ordered transitions.
+
+    ``Graph(actions, transitions)`` keeps the ``Transition`` objects it is given;
+    ``Graph.from_arrows(actions, arrows)`` takes the same transitions as plain tuples and makes
+    their ``Transition`` objects only when ``transitions`` is first read: the compiler builds
+    graphs of thousands of arrows that the step loop only follows, and a frozen ``Transition``
+    cost more to make than the rest of its arrow. Both validate and index alike. Two threads
+    reading ``transitions`` for the first time at once may both make the list; it is the same."""
+
+    __slots__ = ("_actions", "_arrows", "_nodes", "_transitions")
 
     def __init__(self, actions: Sequence[Action], transitions: Sequence[Transition]) -> None:
+        kept = tuple(transitions)
+        self._index(actions, [(t.from_, t.to, t.condition, t.origin) for t in kept])
+        self._transitions: tuple[Transition, ...] | None = kept
+
+    @classmethod
+    def from_arrows(cls, actions: Sequence[Action], arrows: Sequence[Arrow]) -> Graph:
+        """The graph of ``Graph(actions, [Transition(*arrow) for arrow in arrows])``, its
+        ``Transition`` objects made on first read (``arrows`` is kept, not copied)."""
+        graph = cls.__new__(cls)
+        graph._index(actions, arrows)
+        graph._transitions = None
+        return graph
+
+    def _index(self, actions: Sequence[Action], arrows: Sequence[Arrow]) -> None:
         by_name: dict[str, Action] = {}
         nodes: dict[str, Node] = {}
         for action in actions:
@@ -119,32 +142,31 @@ class Graph:
                 )
             by_name[name] = action  # type: ignore[index]
             nodes[name] = Node(action, name)  # type: ignore[index,arg-type]
-        outgoing: dict[str, list[tuple[Any, Node, Transition]]] = {}
-        for transition in transitions:
-            source, target = transition.from_, transition.to
-            if source not in nodes or target not in nodes:
+        outgoing: dict[str, list[tuple[Any, Node, Condition]]] = {}
+        for source, target, condition, origin in arrows:
+            to = nodes.get(target)
+            if to is None or source not in nodes:
                 end = source if source not in nodes else target
                 raise UnknownActionError(
                     f"transition {source} -> {target} names '{end}', "
                     "which is not an action of this graph",
                     hints=_did_you_mean(end, nodes)
                     or (f"actions: {', '.join(sorted(nodes)) or 'none'}",),
-                    span=transition.origin,
+                    span=origin,
                 )
-            edge = (transition.condition.evaluate, nodes[target], transition)
             edges = outgoing.get(source)
             if edges is None:
-                outgoing[source] = [edge]
+                outgoing[source] = [(condition.evaluate, to, condition)]
             else:
-                edges.append(edge)
+                edges.append((condition.evaluate, to, condition))
         for name, edges in outgoing.items():
             node = nodes[name]
             node.edges = tuple(edges)
-            if edges[0][2].condition.is_default:
+            if edges[0][2].is_default:
                 node.always = edges[0][1]
         self._actions = by_name
         self._nodes = nodes
-        self._transitions = tuple(transitions)
+        self._arrows = arrows
 
     @property
     def actions(self) -> list[Action]:
@@ -152,7 +174,13 @@ class Graph:
 
     @property
     def transitions(self) -> list[Transition]:
-        return list(self._transitions)
+        made = self._transitions
+        if made is None:
+            made = self._transitions = tuple(
+                Transition(source, target, condition, origin)
+                for source, target, condition, origin in self._arrows
+            )
+        return list(made)
 
     def get_action(self, name: str) -> Action:
         try:
@@ -187,7 +215,7 @@ class Graph:
         return visualize(self, output_file_path, **kwargs)
 
     def __repr__(self) -> str:
-        return f"Graph(actions={list(self._actions)}, transitions={len(self._transitions)})"
+        return f"Graph(actions={list(self._actions)}, transitions={len(self._arrows)})"
 
 
 TransitionSpec = tuple[Any, ...]

@@ -12,6 +12,7 @@ from flowc import FlowError
 from flowc.runtime import Action, ApplicationBuilder, SingleStepAction, State, action
 from flowc.runtime.action import (
     ActionDefinitionError,
+    FunctionActionMaker,
     FunctionBasedAction,
     InvalidActionResultError,
     create_action,
@@ -195,3 +196,43 @@ def test_a_program_in_the_reference_style_builds_with_bound_named_copies() -> No
 def test_action_definition_errors_are_flow_errors() -> None:
     assert issubclass(ActionDefinitionError, FlowError)
     assert issubclass(InvalidActionResultError, FlowError)
+
+
+def _takes(state: Any, n: int, label: str = "x") -> Any:
+    return state.update(n=n, label=label)
+
+
+def _takes_anything(state: Any, **rest: Any) -> Any:
+    return state.update(**rest)
+
+
+def _takes_nothing() -> None:
+    return None
+
+
+@pytest.mark.parametrize("fn", [_takes, _takes_anything])
+def test_a_maker_makes_the_action_the_constructor_makes(fn) -> None:
+    maker = FunctionActionMaker(fn)
+    made = maker.make(["n"], ["n", "label"], {"n": 2}, "a", None)
+    built = FunctionBasedAction(fn, ["n"], ["n", "label"], {"n": 2}, "a")
+    built.origin = None
+    assert type(made) is FunctionBasedAction
+    assert vars(made) == vars(built) and list(vars(made)) == list(vars(built))
+    assert made.inputs == built.inputs
+    state = State({"n": 0})
+    assert made.run_and_update(state)[1].get_all() == built.run_and_update(state)[1].get_all()
+
+
+def test_a_maker_raises_the_constructors_errors() -> None:
+    maker = FunctionActionMaker(_takes)
+    with pytest.raises(ActionDefinitionError) as by_maker:
+        maker.make([], [], {"n": 1, "step": 2}, "a")
+    with pytest.raises(ActionDefinitionError) as by_constructor:
+        FunctionBasedAction(_takes, [], [], {"n": 1, "step": 2}, "a")
+    assert by_maker.value.message == by_constructor.value.message
+    assert by_maker.value.hints == by_constructor.value.hints
+    assert FunctionActionMaker(_takes_anything).make([], [], {"step": 2}, "b").bound == {"step": 2}
+    with pytest.raises(ActionDefinitionError, match="must take the state"):
+        FunctionActionMaker(_takes_nothing)
+    with pytest.raises(ActionDefinitionError, match="must take the state"):
+        FunctionBasedAction(_takes_nothing, [], [])

@@ -65,6 +65,19 @@ def test_a_condition_named_on_first_read_behaves_as_the_plain_condition_of_that_
         printed.name = "other"  # type: ignore[misc]
 
 
+def test_a_condition_from_an_expression_is_the_printed_condition_made_by_its_constructor():
+    from flowc.runtime.conditions import PrintedCondition
+
+    node = parse_expression("round<3")
+    origin = Span("f.flow", 2, 1, 2, 8)
+    fast = from_expression(node, origin)
+    made = PrintedCondition(node.reads, node.evaluate, origin=origin, source=node)
+    assert type(fast) is type(made) is PrintedCondition
+    for slot in ("reads", "evaluate", "is_default", "origin", "_source"):
+        assert getattr(fast, slot) is getattr(made, slot), slot
+    assert fast.name == made.name == "round < 3" and fast == made
+
+
 def test_conditions_evaluate_on_a_plain_mapping_too():
     assert expr("len(items) == 2")({"items": [1, 2]})
 

@@ -204,3 +204,42 @@ def test_every_core_error_is_a_flow_error_and_the_builtin_burr_raises():
     codes = {error.default_code for error in expected}
     assert {"F260", "F261", "F262", "F264", "F501", "F507", "F502", "F503", "F504"} <= codes
     assert {"F505", "F506", "F514", "F515"} <= codes
+
+
+def test_a_graph_from_arrows_is_the_graph_of_those_transitions():
+    span = Span("f.flow", 3, 1, 3, 9)
+    arrows = [
+        ("increment", "small", expr("n < 10"), span),
+        ("increment", "large", default, None),
+        ("small", "large", default, span),
+    ]
+    actions = [increment.with_name("increment"), small.with_name("small"), large.with_name("large")]
+    from_arrows = Graph.from_arrows(actions, arrows)
+    plain = Graph(actions, [Transition(*arrow) for arrow in arrows])
+    assert from_arrows.transitions == plain.transitions
+    assert [t.origin for t in from_arrows.transitions] == [span, None, span]
+    assert from_arrows.transitions[0] is from_arrows.transitions[0]  # made once, then kept
+    assert repr(from_arrows) == repr(plain)
+    for n in (1, 50):
+        state = State({"n": n})
+        assert (
+            from_arrows.next_action("increment", state).name
+            == plain.next_action("increment", state).name
+        )
+    assert from_arrows.node("small").always is from_arrows.node("large")
+    with pytest.raises(UnknownActionError) as unknown:
+        Graph.from_arrows(actions, [("increment", "smal", default, span)])
+    assert unknown.value.span == span and "did you mean 'small'?" in unknown.value.hints
+    with pytest.raises(DuplicateActionError):
+        Graph.from_arrows([*actions, actions[0]], [])
+
+
+def test_a_failing_condition_names_its_transition_in_a_graph_from_arrows():
+    span = Span("f.flow", 3, 1, 3, 9)
+    graph = Graph.from_arrows(
+        [increment.with_name("increment"), small.with_name("small")],
+        [("increment", "small", expr("missing < 1"), span)],
+    )
+    with pytest.raises(ConditionKeyError) as caught:
+        graph.next_action("increment", State({"n": 1}))
+    assert "from 'increment' to 'small'" in caught.value.message
