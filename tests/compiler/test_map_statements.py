@@ -113,16 +113,20 @@ def test_map_blocks_inside_graphs_and_in_runs_parse_the_same_on_both_paths():
         same_as_full_path(source)
 
 
-NAMES = st.sampled_from(["a", "k1", "x_y", "retry", "first", "in", "é"])
+# Mostly plain pieces, so that many generated blocks take the map path; the rest do not.
+NAMES = st.sampled_from(["a", "k1", "x_y", "b", "c2", "a", "k1", "x_y", "retry", "in", "é"])
 SPACE = st.sampled_from(["", " ", "  ", "\t"])
-NUMBERS = st.sampled_from(["0", "1", "8", "07", "2.5", "100", "101", "1_0", "-1"])
-UNITS = st.sampled_from(["", "", "s", "ms", "m", "h", "%", "x"])
+NUMBERS = st.sampled_from(["1", "8", "07", "2.5", "100", "3", "12", "0", "101", "1_0", "-1"])
+COUNT_UNITS = st.sampled_from(["", "", "", "", "%", "s"])
+TIME_UNITS = st.sampled_from(["s", "ms", "m", "h", "s", "ms", "", "%", "x"])
 OPTIONS = ["max_concurrency", "retry", "timeout", "tolerate", "first", "tracker", "persister"]
 
 
 @st.composite
 def body_lines(draw: st.DrawFn) -> str:
-    word = draw(st.sampled_from([*OPTIONS, "key", "reduce", "", "# c", "reads"]))
+    word = draw(
+        st.sampled_from([*OPTIONS, *OPTIONS, "key", "reduce", "reduce", "", "# c", "reads"])
+    )
     if word in ("tracker", "persister"):
         return f"  {word} {draw(st.sampled_from(['cascade', 'none', 'x']))}"
     if word == "key":
@@ -130,15 +134,16 @@ def body_lines(draw: st.DrawFn) -> str:
     if word == "reduce":
         targets = ", ".join(draw(st.lists(NAMES, min_size=1, max_size=2)))
         reducer = draw(st.sampled_from(["collect", "records", "count", "to_dict", "mine"]))
-        arguments = draw(st.lists(st.sampled_from(["k", "k.v", "o=k", "1"]), max_size=2))
+        arguments = draw(st.lists(st.sampled_from(["k", "k.v", "o=k", "k", "1"]), max_size=2))
         parens = f"({', '.join(arguments)})" if draw(st.booleans()) or arguments else ""
         return f"  reduce {targets}{draw(SPACE)}={draw(SPACE)}{reducer}{parens}"
     if word in OPTIONS:
-        line = f"  {word} {draw(NUMBERS)}{draw(UNITS)}"
+        units = TIME_UNITS if word == "timeout" else COUNT_UNITS
+        line = f"  {word} {draw(NUMBERS)}{draw(units)}"
         if word == "retry" and draw(st.booleans()):
-            line += f" backoff {draw(NUMBERS)}{draw(UNITS)}"
+            line += f" backoff {draw(NUMBERS)}{draw(TIME_UNITS)}"
         if word == "retry" and draw(st.booleans()):
-            line += f" jitter {draw(NUMBERS)}{draw(UNITS)}"
+            line += f" jitter {draw(NUMBERS)}{draw(TIME_UNITS)}"
         return line
     return f"  {word}"
 
