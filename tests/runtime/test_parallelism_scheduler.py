@@ -9,7 +9,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -299,6 +299,47 @@ def test_a_race_of_short_branches_does_not_wait_for_a_slow_loser() -> None:
         out = pull(80, branch, pool=MultiThreadedExecutor(4), first_k=60)
         assert held.finished_on_pool == 0 and held.held_by_caller == 0
     assert len(out) == 60 and 40 not in out
+
+
+class SlowToStartPool(ThreadPoolExecutor):
+    """A real pool whose threads take a few milliseconds to pick up their first work, as a fresh
+    pool's do on a busy machine."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        def late() -> Any:
+            time.sleep(0.005)
+            return fn(*args, **kwargs)
+
+        return super().submit(late)
+
+
+@pytest.mark.parametrize("supervision", [{"timeout": 5.0}, {"first_k": 20}])
+def test_a_supervised_map_does_not_run_branches_on_its_own_thread_while_its_pool_starts(
+    supervision: dict[str, Any],
+) -> None:
+    """A branch the map's own thread runs could be neither timed out nor left behind by a
+    decided race; it waits for a pool that is merely slow to start its threads."""
+    ran_on: set[int] = set()
+
+    def branch(i: int) -> int:
+        ran_on.add(threading.get_ident())
+        return i
+
+    with SlowToStartPool(4) as pool:
+        assert pull(20, branch, pool=pool, **supervision) == list(range(20))
+    assert threading.get_ident() not in ran_on
+
+
+def test_an_unsupervised_map_runs_short_branches_on_its_own_thread_while_its_pool_starts() -> None:
+    ran_on: set[int] = set()
+
+    def branch(i: int) -> int:
+        ran_on.add(threading.get_ident())
+        return i
+
+    with SlowToStartPool(4) as pool:
+        assert pull(20, branch, pool=pool) == list(range(20))
+    assert threading.get_ident() in ran_on
 
 
 def test_first_k_with_too_few_successes_raises_f523() -> None:

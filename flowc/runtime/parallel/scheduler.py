@@ -44,6 +44,10 @@ LOOP_FAN_OUT = 8  # how many more worker loops each loop may add before running 
 # long on average (or, before any has finished, the first has been running this long).
 SLOW_BRANCH_S = 0.0001
 LOOP_START_GRACE_S = 0.002  # how long the caller lets new worker loops start before it helps
+# ... in a supervised map (timeout, first-k), where a branch the caller runs can be neither timed
+# out nor left behind by a decided race: it helps only when its pool looks saturated (nested maps
+# on a small shared pool), not merely slow to start its first threads.
+SUPERVISED_START_GRACE_S = 0.05
 Sink = Callable[[Outcome], None]
 _END = object()  # PullSchedule._next_outcome: every outcome has been handed out
 
@@ -181,6 +185,7 @@ class PullSchedule:
         # deadline passes or the race is decided: it never runs branches while loops do, and
         # loops grow to the map's concurrency whatever the branches' durations.
         self._supervised = self._timeout is not None or self._first_k
+        self._start_grace_s = SUPERVISED_START_GRACE_S if self._supervised else LOOP_START_GRACE_S
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._exhausted = False
@@ -439,7 +444,7 @@ class PullSchedule:
                         if self._fatal is not None:
                             continue
                     elif self._loops_running == 0:
-                        wait_s = min(wait_s or LOOP_START_GRACE_S, LOOP_START_GRACE_S)
+                        wait_s = min(wait_s or self._start_grace_s, self._start_grace_s)
                     if self._cursor >= self._claimed and (self._exhausted or self._stopped):
                         return _END
                     self._waiting = True
@@ -448,7 +453,7 @@ class PullSchedule:
             if grow:
                 # Outside the lock: only this (the caller's) thread reads it, and a loop's
                 # write of 0.0 lost to this one costs the caller one grace period at most.
-                self._help_after = time.monotonic() + LOOP_START_GRACE_S
+                self._help_after = time.monotonic() + self._start_grace_s
                 self._submit_loops(grow)
             if entry is not _END:
                 return entry
