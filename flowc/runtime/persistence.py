@@ -314,11 +314,14 @@ def _create_schema(connection: sqlite3.Connection, table: str) -> None:
 @dataclass(slots=True)
 class _FailedBatch:
     """Rows ``first``..``last`` (queue numbers) were rolled back with ``error``. ``reported``
-    once some saver has raised it; each saver of those rows still raises it in its own wait."""
+    once some saver has raised it; each saver of those rows still raises it in its own wait.
+    ``unwaited``: some of its rows were queued by savers that do not wait (copies), so nobody is
+    told of their loss unless a later waiting save or a flush raises it."""
 
     first: int
     last: int
     error: BaseException
+    unwaited: bool
     reported: bool = False
 
 
@@ -342,6 +345,7 @@ class _GroupCommitter:
     queued: int = 0  # rows ever queued: the number of the last one
     finished: int = 0  # rows whose batch is over (committed, or failed and rolled back)
     last_by_app: dict[tuple[str, str], int] = field(default_factory=dict)  # app -> last row no.
+    waited: set[int] = field(default_factory=set)  # unfinished rows whose savers wait for them
     failures: list[_FailedBatch] = field(default_factory=list)
     thread: threading.Thread | None = None
     idle: bool = False
@@ -351,13 +355,16 @@ class _GroupCommitter:
     commits: int = 0
     pid: int = field(default_factory=current_pid)
 
-    def submit(self, row: tuple[Any, ...]) -> int:
-        """Queue ``row`` (partition key and app id first); its number, for :meth:`wait`."""
+    def submit(self, row: tuple[Any, ...], waits: bool = False) -> int:
+        """Queue ``row`` (partition key and app id first); its number, for :meth:`wait`, which
+        the saver must call if ``waits``."""
         with self.lock:
             if self.closing:
                 raise PersistenceError("the persister is closed; no more states can be saved")
             self.queue.append(row)
             self.queued = number = self.queued + 1
+            if waits:
+                self.waited.add(number)
             self.last_by_app[row[0], row[1]] = number
             wake, self.idle = self.idle, False  # only the first row after a sleep wakes it
             start = self.thread is None
@@ -400,8 +407,9 @@ class _GroupCommitter:
 
     def _raise_failures(self, number: int | None) -> None:
         """Raise the failure of row ``number``'s own batch, else the first unreported failure
-        of a batch queued before it: a save that waits returns only once every earlier row is
-        durable, so an earlier loss must not pass for success."""
+        of an earlier batch holding rows nobody waits for: a save that waits returns only once
+        every earlier row is durable, so an earlier loss must not pass for success. A batch
+        whose every saver waits is left to them: each hears of its own batch only."""
         with self.lock:
             failure = None
             if number is not None:
@@ -411,7 +419,7 @@ class _GroupCommitter:
                     (
                         f
                         for f in self.failures
-                        if not f.reported and (number is None or f.last < number)
+                        if f.unwaited and not f.reported and (number is None or f.last < number)
                     ),
                     None,
                 )
@@ -495,9 +503,14 @@ class _GroupCommitter:
             self.commits += 1
             with self.lock:
                 first = self.finished + 1
-                self.finished += len(batch)
+                self.finished = last = self.finished + len(batch)
+                waited = self.waited
                 if error is not None:
-                    self.failures.append(_FailedBatch(first, self.finished, error))
+                    waited_here = sum(1 for n in waited if n <= last)
+                    unwaited = waited_here < len(batch)
+                    self.failures.append(_FailedBatch(first, last, error, unwaited))
+                if waited:
+                    self.waited = {n for n in waited if n > last}
             if self.waiters:
                 with self.cond:
                     self.cond.notify_all()
@@ -740,7 +753,7 @@ class SQLitePersister(BaseStatePersister):
             text,
         )
         committer = self._shared().committer
-        number = committer.submit(row)
+        number = committer.submit(row, self.wait_for_commit)
         if self.wait_for_commit:
             committer.wait(number)
 
@@ -891,7 +904,7 @@ class AsyncSQLitePersister(AsyncBaseStatePersister):
         text = sync.registry.encode_state(state_values(state))  # errors before any write
         row = (partition_key or PARTITION_KEY_DEFAULT, app_id, sequence_id, position, status, text)
         committer = sync._shared().committer
-        number = committer.submit(row)
+        number = committer.submit(row, sync.wait_for_commit)
         if sync.wait_for_commit:
             await asyncio.to_thread(committer.wait, number)
 
