@@ -175,14 +175,10 @@ def _branches(
     file, line, offset = where.file, where.line, where.line_start - 1
     branches = []
     for part in _BRANCH_PARTS.finditer(text, start, end):
-        target_start, last_end = part.span("target")
-        target = callable_ref(
-            part.group("target"),
-            _new_span(Span, (file, line, target_start - offset, line, last_end - offset)),
-            words,
-        )
+        target = _callable_in(part, "target", file, line, offset, words)
         if target is None:
             return None
+        target_start, last_end = part.span("target")
         arguments: tuple[ast.Argument, ...] | None = ()
         arguments_start, arguments_end = part.span("arguments")
         if arguments_start >= 0:
@@ -302,12 +298,7 @@ def _option(
     if kind == "persister":
         return _Persister(match.group("persister_mode"), span)
     # task_key
-    key_start, key_end = match.span("key")
-    ref = callable_ref(
-        match.group("key"),
-        _new_span(Span, (file, line, key_start - offset, line, key_end - offset)),
-        words,
-    )
+    ref = _callable_in(match, "key", file, line, offset, words)
     if ref is None:
         return None
     key = ref if ref.module is not None else _FieldPath((ref.name,), ref.span)
@@ -341,14 +332,10 @@ def _reduce(
         start, end = part.span()
         span = _new_span(Span, (file, line, start - offset, line, end - offset))
         targets.append(_Name(part.group(), span))
-    reducer_start, end = match.span("reducer")
-    reducer = callable_ref(
-        match.group("reducer"),
-        _new_span(Span, (file, line, reducer_start - offset, line, end - offset)),
-        words,
-    )
+    reducer = _callable_in(match, "reducer", file, line, offset, words)
     if reducer is None:
         return None
+    end = match.end("reducer")
     arguments: tuple[ast.ReducerArg, ...] | None = None
     arguments_start, arguments_end = match.span("arguments")
     if arguments_start >= 0:
@@ -396,3 +383,17 @@ def _reducer_arguments(
         span = _new_span(Span, (file, line, path_start - offset, line, path_end - offset))
         arguments.append(_ReducerArg(value, name, span))
     return tuple(arguments)
+
+
+def _callable_in(
+    match: re.Match[str],
+    group: str,
+    file: str,
+    line: int,
+    offset: int,
+    words: Mapping[str, str],
+) -> ast.CallableRef | None:
+    """The callable reference ``match`` captured in ``group`` (None if a part is a keyword)."""
+    start, end = match.span(group)
+    span = _new_span(Span, (file, line, start - offset, line, end - offset))
+    return callable_ref(match.group(group), span, words)
