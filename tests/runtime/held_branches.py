@@ -6,9 +6,10 @@ until ``release()`` or until its patience runs out: a map that waited for one re
 after that, and ``finished_on_pool`` then says so.
 
 The map's own thread may run a branch itself while its pool's threads are slow to start (a
-loaded machine); it cannot return while it does. A branch it holds gives up sooner (after
-``patience``) than one a pool thread holds (three times that), so that even then the map
-returns while every pool-held branch is still blocked; ``held_by_caller`` counts those cases.
+loaded machine) — unless the map has a timeout or first-k — and it cannot return while it
+does. A branch it holds gives up sooner (after ``patience``) than one any other thread holds
+(three times that), so that even then the map returns while every other held branch is still
+blocked; ``held_by_caller`` counts those cases.
 """
 
 from __future__ import annotations

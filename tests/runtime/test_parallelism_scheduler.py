@@ -330,6 +330,34 @@ def test_a_supervised_map_does_not_run_branches_on_its_own_thread_while_its_pool
     assert threading.get_ident() not in ran_on
 
 
+@pytest.mark.parametrize("supervision", [{"timeout": 0.1}, {"first_k": 2}])
+def test_a_supervised_map_on_a_saturated_pool_still_times_out_or_leaves_a_slow_branch(
+    supervision: dict[str, Any],
+) -> None:
+    """The pool's only thread is busy for the whole map, so the map's thread must help; a branch
+    it ran itself would hold the map until the branch ended. It starts a thread per branch."""
+    busy = threading.Event()
+    with ThreadPoolExecutor(1) as pool, HeldBranches() as held:
+        pool.submit(busy.wait, 30)
+
+        def branch(i: int) -> int:
+            if i == 0:
+                held.hold()
+            return i
+
+        try:
+            if "timeout" in supervision:
+                with pytest.raises(BranchFailedError) as caught:
+                    pull(3, branch, pool=pool, **supervision)
+                assert isinstance(caught.value.__cause__, BranchTimeoutError)
+            else:
+                assert pull(3, branch, pool=pool, **supervision) == [1, 2]
+            assert held.held_by_caller == 0
+            assert held.finished_on_pool == 0  # the map did not wait for the held branch
+        finally:
+            busy.set()
+
+
 def test_an_unsupervised_map_runs_short_branches_on_its_own_thread_while_its_pool_starts() -> None:
     ran_on: set[int] = set()
 

@@ -44,9 +44,9 @@ LOOP_FAN_OUT = 8  # how many more worker loops each loop may add before running 
 # long on average (or, before any has finished, the first has been running this long).
 SLOW_BRANCH_S = 0.0001
 LOOP_START_GRACE_S = 0.002  # how long the caller lets new worker loops start before it helps
-# ... in a supervised map (timeout, first-k), where a branch the caller runs can be neither timed
-# out nor left behind by a decided race: it helps only when its pool looks saturated (nested maps
-# on a small shared pool), not merely slow to start its first threads.
+# ... in a supervised map (timeout, first-k), where the caller must stay free, so its help is a
+# thread of its own per branch: it waits out a pool that is merely slow to start its first
+# threads, and starts threads only for one that looks saturated (nested maps on a small pool).
 SUPERVISED_START_GRACE_S = 0.05
 Sink = Callable[[Outcome], None]
 _END = object()  # PullSchedule._next_outcome: every outcome has been handed out
@@ -392,9 +392,9 @@ class PullSchedule:
 
     def _caller_may_help_locked(self) -> bool:
         # The caller runs branches while they are short, and while no worker loop is running
-        # (the pool is saturated, as with nested maps on a small shared pool, or slow to start).
-        # Otherwise it stays free to hand finished states to ``reduce`` and to supervise
-        # timeouts.
+        # (the pool is saturated, as with nested maps on a small shared pool, or slow to start;
+        # a supervised map starts a thread per branch instead). Otherwise it stays free to hand
+        # finished states to ``reduce`` and to supervise timeouts.
         if self._short:
             return True
         return self._loops_running == 0 and time.monotonic() >= self._help_after
@@ -458,9 +458,20 @@ class PullSchedule:
             if entry is not _END:
                 return entry
             if claimed is not None:
+                if self._supervised:
+                    self._run_on_own_thread(*claimed)
+                    continue
                 entry = self._run(*claimed, caller=True)
                 if entry is not _END:
                     return entry
+
+    def _run_on_own_thread(self, index: int, task: Any) -> None:
+        """Help a saturated pool in a supervised map: a branch on the caller's thread could be
+        neither timed out nor left behind by a decided race, so it gets a thread of its own
+        (outside the pool, which has none free; at most ``concurrency`` at once, like loops)."""
+        threading.Thread(
+            target=self._run, args=(index, task), name="flowc-map-branch", daemon=True
+        ).start()
 
     def __iter__(self) -> Iterator[Any]:
         if self._first_k:
