@@ -314,14 +314,16 @@ def _create_schema(connection: sqlite3.Connection, table: str) -> None:
 @dataclass(slots=True)
 class _FailedBatch:
     """Rows ``first``..``last`` (queue numbers) were rolled back with ``error``. ``reported``
-    once some saver has raised it; each saver of those rows still raises it in its own wait.
-    ``unwaited``: some of its rows were queued by savers that do not wait (copies), so nobody is
-    told of their loss unless a later waiting save or a flush raises it."""
+    once some saver has raised it; each saver of those rows still raises it in its own wait
+    (``waiting``: how many have yet to). ``unwaited``: some of its rows were queued by savers
+    that do not wait (copies), so nobody is told of their loss unless a later waiting save or a
+    flush raises it. Forgotten once reported and heard by all its waiting savers."""
 
     first: int
     last: int
     error: BaseException
     unwaited: bool
+    waiting: int
     reported: bool = False
 
 
@@ -414,6 +416,8 @@ class _GroupCommitter:
             failure = None
             if number is not None:
                 failure = next((f for f in self.failures if f.first <= number <= f.last), None)
+                if failure is not None:
+                    failure.waiting -= 1
             if failure is None:
                 failure = next(
                     (
@@ -426,6 +430,8 @@ class _GroupCommitter:
             if failure is None:
                 return
             failure.reported = True
+            if failure.waiting <= 0:
+                self.failures.remove(failure)
         raise _as_persistence_error(failure.error)
 
     def _await(self, number: int) -> None:
@@ -508,7 +514,7 @@ class _GroupCommitter:
                 if error is not None:
                     waited_here = sum(1 for n in waited if n <= last)
                     unwaited = waited_here < len(batch)
-                    self.failures.append(_FailedBatch(first, last, error, unwaited))
+                    self.failures.append(_FailedBatch(first, last, error, unwaited, waited_here))
                 if waited:
                     self.waited = {n for n in waited if n > last}
             if self.waiters:

@@ -269,7 +269,22 @@ def test_a_waiting_save_returns_exactly_when_its_own_row_is_committed(db: Path) 
             saver.join()
         saved = {row[0] for row in persister.connection.execute("SELECT app_id FROM burr_state")}
         assert outcomes == {app_id: app_id in saved for app_id in outcomes}
+    assert persister._shared().committer.failures == []  # every loss was heard: none is kept
     persister.close()
+
+
+def test_a_failed_batch_is_forgotten_once_every_saver_has_heard_of_it(db: Path) -> None:
+    """A long-lived persister on a flaky disk must not keep every error (and its traceback)."""
+    parent = SQLitePersister(db)
+    committer = parent._shared().committer
+    parent.copy().save("", "child", None, "a", State({}), "completed")  # nobody waits for it
+    with pytest.raises(PersistenceError):
+        parent.save("", "parent", 1, "a", State({}), "completed")  # hears of the child's loss
+    with pytest.raises(PersistenceError):
+        parent.save("", "lost", None, "a", State({}), "completed")  # hears of its own
+    parent.save("", "parent", 2, "a", State({}), "completed")
+    assert committer.failures == []
+    parent.close()
 
 
 def test_preloaded_children_are_each_served_once_then_read_from_the_database(db: Path) -> None:
