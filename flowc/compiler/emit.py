@@ -21,6 +21,7 @@ compares the final states of both on every example.
 from __future__ import annotations
 
 import keyword
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -109,12 +110,12 @@ def build_application(
         hooks=hooks,
     )
 
+
 def _value(text):
     try:
         return json.loads(text)
     except ValueError:
         return text
-
 
 
 def _main(arguments):
@@ -224,11 +225,12 @@ class _Emitter:
         entry = self.scope(ir, prefix="")
         graph_var = self.names[id(ir)]
         self.out = out
-        header = self.header()
+        build = _BUILD.replace("ENTRY", repr(entry)).replace("GRAPH", graph_var).rstrip("\n")
+        header = self.header("\n".join((*body.lines, _HELPERS, build)))
         offset = len(header)
         out.lines = header + body.lines
         out.debug_info = [(flow, py + offset) for flow, py in body.debug_info]
-        out.block(_BUILD.replace("ENTRY", repr(entry)).replace("GRAPH", graph_var).rstrip("\n"))
+        out.block(build)
         out.line()
         out.line()
         out.line(f"__flow_file__ = {ir.meta.file!r}")
@@ -236,7 +238,9 @@ class _Emitter:
         out.line(f"__flow_debug_info__ = {info!r}")
         return "\n".join(out.lines) + "\n"
 
-    def header(self) -> list[str]:
+    def header(self, uses: str) -> list[str]:
+        """The docstring, the imports ``uses`` (the rest of the module's text) needs, the user's
+        modules and the constants."""
         ir = self.ir
         title = ir.meta.name or "flow"
         lines = [
@@ -246,41 +250,7 @@ class _Emitter:
             "application; run this file to run the flow and print its final state as JSON.",
             '"""',
             "",
-            "import functools",
-            "import json",
-            "import sys",
-            "from dataclasses import replace",
-            "",
-            "from flowc.errors import Span",
-            "from flowc.runtime import (",
-            "    Action,",
-            "    FunctionBasedAction,",
-            "    GraphBuilder,",
-            "    Transition,",
-            ")",
-            "from flowc.runtime import reducers",
-            "from flowc.runtime.conditions import from_expression",
-            "from flowc.runtime.expression import parse_expression",
-            "from flowc.runtime.flow_support import (",
-            "    assemble_application,",
-            "    branch_inputs,",
-            "    map_executor,",
-            ")",
-            "from flowc.runtime.parallelism import (",
-            "    FailurePolicy,",
-            "    MapActions,",
-            "    MapActionsAndStates,",
-            "    MapOptions,",
-            "    MapStates,",
-            "    Retry,",
-            "    RunnableGraph,",
-            ")",
-            "from flowc.runtime.source_maps import (",
-            "    BranchLabel,",
-            "    describe_failure,",
-            "    note_failed_branch,",
-            ")",
-            "",
+            *_import_lines(set(_WORD.findall(uses))),
         ]
         for module, alias in sorted(self.modules.items()):
             lines.append(f"import {module} as {alias}" if alias != module else f"import {module}")
@@ -289,7 +259,6 @@ class _Emitter:
         state = {f.name: f.default.to_python() for f in ir.meta.schema if f.default is not None}
         lines.append(f"INITIAL_STATE = {state!r}")
         lines.extend(_HELPERS.split("\n"))
-        lines.append("")
         return lines
 
     def span(self, span: Span) -> str:
@@ -599,40 +568,64 @@ def _items_text(node: MapNode) -> str:
     return f" for {node.items.var.name} in {items_source(node)}"
 
 
+# What an emitted module may import: ``import module`` (no names) or ``from module import names``.
+_IMPORTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("functools", ()),
+    ("json", ()),
+    ("sys", ()),
+    ("dataclasses", ("replace",)),
+    ("flowc.errors", ("Span",)),
+    ("flowc.runtime", ("Action", "FunctionBasedAction", "GraphBuilder", "Transition", "reducers")),
+    ("flowc.runtime.conditions", ("from_expression",)),
+    ("flowc.runtime.expression", ("parse_expression",)),
+    ("flowc.runtime.flow_support", ("assemble_application", "branch_inputs", "map_executor")),
+    (
+        "flowc.runtime.parallelism",
+        (
+            "FailurePolicy",
+            "MapActions",
+            "MapActionsAndStates",
+            "MapOptions",
+            "MapStates",
+            "Retry",
+            "RunnableGraph",
+        ),
+    ),
+    ("flowc.runtime.source_maps", ("BranchLabel", "describe_failure", "note_failed_branch")),
+)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _import_lines(used: set[str]) -> list[str]:
+    """The import statements for the names in ``used``: standard library first, then flowc,
+    each group followed by a blank line (isort's layout)."""
+    stdlib: list[str] = []
+    flowc: list[str] = []
+    for module, names in _IMPORTS:
+        group = flowc if module.startswith("flowc") else stdlib
+        if not names:
+            if module in used:
+                group.append(f"import {module}")
+            continue
+        wanted = [name for name in names if name in used]
+        if len(wanted) == 1:
+            group.append(f"from {module} import {wanted[0]}")
+        elif wanted:
+            group.extend([f"from {module} import (", *(f"{INDENT}{n}," for n in wanted), ")"])
+    return [line for group in (stdlib, flowc) if group for line in (*group, "")]
+
+
+# Names the module defines or imports; a flow's names that collide get a trailing underscore.
 _RESERVED = frozenset(
     {
-        "functools",
-        "json",
-        "sys",
-        "replace",
-        "Span",
-        "Action",
-        "FunctionBasedAction",
-        "GraphBuilder",
-        "Transition",
-        "reducers",
-        "from_expression",
-        "parse_expression",
-        "FailurePolicy",
-        "MapActions",
-        "MapActionsAndStates",
-        "MapOptions",
-        "MapStates",
-        "Retry",
-        "RunnableGraph",
+        *(name for module, names in _IMPORTS for name in (names or (module,))),
         "FLOW_FILE",
         "INITIAL_STATE",
         "build_application",
         "_action",
         "_condition",
-        "assemble_application",
-        "branch_inputs",
-        "map_executor",
         "_value",
         "_main",
-        "BranchLabel",
-        "describe_failure",
-        "note_failed_branch",
     }
 )
 

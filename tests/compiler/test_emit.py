@@ -100,6 +100,20 @@ def test_emitted_code_imports_only_the_runtime_and_user_modules() -> None:
     }
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_the_emitted_module_imports_only_what_it_uses(path: Path) -> None:
+    """A reader (or a linter) of the emitted module sees no import it does not need."""
+    tree = ast.parse(emit_python(compile_file(path, import_python=False).ir))
+    imported = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert imported - used == set()
+
+
 def test_the_line_table_maps_python_lines_back_to_flow_lines(tmp_path: Path) -> None:
     path = ROOT / "examples/prompt_lab/prompt_lab.flow"
     source = emit_python(compile_file(path, import_python=False).ir)
