@@ -458,20 +458,25 @@ class PullSchedule:
             if entry is not _END:
                 return entry
             if claimed is not None:
-                if self._supervised:
-                    self._run_on_own_thread(*claimed)
+                if self._supervised and self._run_on_own_thread(*claimed):
                     continue
                 entry = self._run(*claimed, caller=True)
                 if entry is not _END:
                     return entry
 
-    def _run_on_own_thread(self, index: int, task: Any) -> None:
+    def _run_on_own_thread(self, index: int, task: Any) -> bool:
         """Help a saturated pool in a supervised map: a branch on the caller's thread could be
         neither timed out nor left behind by a decided race, so it gets a thread of its own
-        (outside the pool, which has none free; at most ``concurrency`` at once, like loops)."""
-        threading.Thread(
+        (outside the pool, which has none free; at most ``concurrency`` at once, like loops).
+        False if no thread can be started (a process at its thread limit): the caller runs it."""
+        thread = threading.Thread(
             target=self._run, args=(index, task), name="flowc-map-branch", daemon=True
-        ).start()
+        )
+        try:
+            thread.start()
+        except RuntimeError:
+            return False
+        return True
 
     def __iter__(self) -> Iterator[Any]:
         if self._first_k:
