@@ -9,8 +9,9 @@ whose .flow declaration omits ``reads`` or ``writes`` counts with its callable's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 
 import networkx as nx
 
@@ -25,7 +26,6 @@ from flowc.compiler.ir import (
     Key,
     MapNode,
     Transition,
-    iter_scopes,
 )
 from flowc.errors import Span
 
@@ -115,32 +115,61 @@ def shape_of(shapes: dict[int, ScopeShape], scope: FlowIR) -> ScopeShape:
 
 def flow_facts(ir: FlowIR, python: PythonObjects | None = None) -> FlowFacts:
     """The shared facts; with ``python``, the flow's modules are imported into it first."""
-    scopes = tuple(scope for _, scope in iter_scopes(ir))
+    scopes: dict[int, FlowIR] = {}
     actions: dict[int, ActionNode] = {}
     maps: dict[int, MapNode] = {}
-    for scope in scopes:
-        for node in (*scope.steps(), *scope.meta.declarations):
-            kind = type(node)
-            if kind is ActionNode:
-                actions.setdefault(id(node), node)
-            elif kind is MapNode:
-                maps.setdefault(id(node), node)
-                for branch in node.branches:
-                    if type(branch.step) is ActionNode:
-                        actions.setdefault(id(branch.step), branch.step)
+    _gather(ir, scopes, actions, maps)
+    gathered = tuple(scopes.values())
     keys: dict[int, ActionKeys] = {}
     if python is not None:
-        python.import_flow(scopes, actions.values())
+        python.import_flow(gathered, actions.values())
         for key, action in actions.items():
             if not (action.reads and action.writes):  # else the .flow file says it all
                 keys[key] = python.action_keys(action)
     shapes: dict[int, ScopeShape] = {}
-    dataflow = Dataflow(keys, shapes)
-    facts = FlowFacts(scopes, tuple(actions.values()), tuple(maps.values()), dataflow)
+    dataflow = Dataflow(keys, shapes, [spec.name for spec in ir.meta.schema])
+    facts = FlowFacts(gathered, tuple(actions.values()), tuple(maps.values()), dataflow)
     facts.shapes = shapes
     facts.written = dataflow.written_anywhere(ir)
     facts.python = python
     return facts
+
+
+def _gather(
+    scope: FlowIR,
+    scopes: dict[int, FlowIR],
+    actions: dict[int, ActionNode],
+    maps: dict[int, MapNode],
+) -> None:
+    """Add ``scope`` and the scopes nested in it to ``scopes`` (by ``id``, in the order
+    ``iter_scopes`` yields them), and every action and map of each (steps, then declarations;
+    a map's branch actions after it) to ``actions`` and ``maps`` by ``id``: one look at each
+    node for both."""
+    if id(scope) in scopes:
+        return
+    scopes[id(scope)] = scope
+    nested: list[FlowIR] = []
+    for node in (*map(_NODE, scope._node.values()), *scope.meta.declarations):
+        kind = type(node)
+        if kind is ActionNode:
+            actions.setdefault(id(node), node)
+        elif kind is MapNode:
+            maps.setdefault(id(node), node)
+            for branch in node.branches:
+                step = branch.step
+                if type(step) is ActionNode:
+                    actions.setdefault(id(step), step)
+                elif type(step) is GraphNode:
+                    nested.append(step.body)
+        elif kind is GraphNode:
+            nested.append(node.body)
+    for body in nested:
+        _gather(body, scopes, actions, maps)
+
+
+_NODE = itemgetter("node")
+"""A node's IR object from its networkx attributes."""
+_KEY_NAME = attrgetter("name")
 
 
 class Dataflow:
@@ -151,7 +180,11 @@ class Dataflow:
         self,
         python_keys: Mapping[int, ActionKeys] | None = None,
         shapes: dict[int, ScopeShape] | None = None,
+        provided: Iterable[str] = (),
     ) -> None:
+        """``provided``: keys given before the entry (the state block's): their reads are never
+        free, so no ``Read`` is made for what ``check_dataflow`` would drop."""
+        self._provided = tuple(provided)
         self._free: dict[int, list[Read]] = {}
         self._writes: dict[int, frozenset[str]] = {}
         self._step_writes: dict[int, frozenset[str]] = {}
@@ -169,11 +202,13 @@ class Dataflow:
         return node.writes if found is None else found.writes
 
     def written_anywhere(self, ir: FlowIR) -> frozenset[str]:
+        declarations = ir.meta.declarations
+        steps = set(map(id, map(_NODE, ir._node.values())))
+        if set(map(id, declarations)) <= steps:  # every declaration is a step: writes are in
+            return self.scope_writes(ir)
         keys = set(self.scope_writes(ir))
-        steps = ir._node
-        for declared in ir.meta.declarations:
-            used = steps.get(declared.name)
-            if used is None or used["node"] is not declared:  # a step's writes are in already
+        for declared in declarations:
+            if id(declared) not in steps:
                 keys |= self.step_writes(declared)
         return frozenset(keys)
 
@@ -181,10 +216,8 @@ class Dataflow:
         """Every key some step of the scope may write."""
         found = self._writes.get(id(scope))
         if found is None:
-            keys: set[str] = set()
-            for node in scope.steps():
-                keys |= self.step_writes(node)
-            found = self._writes[id(scope)] = frozenset(keys)
+            found = frozenset().union(*map(self.step_writes, scope.steps()))
+            self._writes[id(scope)] = found
         return found
 
     def step_writes(self, node: object) -> frozenset[str]:
@@ -192,7 +225,8 @@ class Dataflow:
         if found is None:
             kind = type(node)
             if kind is ActionNode:
-                found = frozenset([key.name for key in self.action_writes(node)])  # type: ignore[arg-type]
+                keys = self.action_writes(node) if self._python_keys else node.writes  # type: ignore[attr-defined]
+                found = frozenset(map(_KEY_NAME, keys))
             elif kind is GraphNode:
                 found = self.scope_writes(node.body)  # type: ignore[attr-defined]
             elif kind is MapNode:
@@ -237,22 +271,33 @@ class Dataflow:
         ``n``): one dominator tree answers all of them. Keys written by several steps keep the
         classic must-analysis, bit masks iterated to a fixed point in reverse postorder, one bit
         per such key only (one bit per key made the masks, and the time, grow with the flow's
-        size). ``Read`` objects are made only for the reads found free."""
+        size). ``Read`` objects are made only for the reads found free; the test of a read is
+        written out in the loop (a call per read cost more than the test)."""
         if ENTRY not in scope:
             return []
         shape = shape_of(self._shapes, scope)
         order = shape.order
-        index = {name: position for position, name in enumerate(order)}
-        nodes = [scope._node[name]["node"] for name in order]
-        predecessors = scope._pred
-        sources = [[index[p] for p in predecessors[name] if p in index] for name in order]
+        count = len(order)
+        index = dict(zip(order, range(count), strict=True))
+        steps = scope._node
+        nodes = [steps[name]["node"] for name in order]
+        successors = scope._succ
+        sources: list[list[int]] = [[] for _ in range(count)]
+        for position, name in enumerate(order):
+            for target in successors[name]:  # every target of a reached step is reached
+                sources[index[target]].append(position)
+        step_writes = self.step_writes
+        known_writes = self._step_writes
         writers: dict[str, int] = {}  # the single writer's position, or -1 for several
         for position, node in enumerate(nodes):
-            for key in self.step_writes(node):
+            keys = known_writes.get(id(node))
+            for key in step_writes(node) if keys is None else keys:
                 writers[key] = -1 if key in writers else position
+        for key in self._provided:
+            writers[key] = 0  # written by the entry, which dominates every step
         bits = {key: 1 << n for n, key in enumerate(k for k, w in writers.items() if w < 0)}
         first, last = dominator_intervals(sources)
-        masks_in, masks_out = _must_write_masks(nodes, sources, bits, self.step_writes)
+        masks_in, masks_out = _must_write_masks(nodes, sources, bits, step_writes)
 
         def written(key: str, position: int, strictly: bool) -> bool:
             writer = writers.get(key)
@@ -267,11 +312,20 @@ class Dataflow:
 
         free: list[Read] = []
         arrows = shape.arrows
-        action_reads = self.action_reads
+        python_keys = self._python_keys
         for position, node in enumerate(nodes):
             if type(node) is ActionNode:
-                for key in action_reads(node):
-                    if not written(key.name, position, True):
+                keys = self.action_reads(node) if python_keys else node.reads
+                for key in keys:
+                    writer = writers.get(key.name)
+                    if writer is None:
+                        break
+                    if writer < 0:
+                        if not masks_in[position] & bits[key.name]:
+                            break
+                    elif writer == position or not (
+                        first[writer] <= first[position] and last[position] <= last[writer]
+                    ):
                         break
                 else:
                     node = None  # every key it reads is written before it: no Read to make
@@ -285,14 +339,20 @@ class Dataflow:
                 if condition is None:
                     continue
                 for key in condition.expression.reads:
-                    if not written(key, position, False):
-                        reader = f"the condition of `{name} -> {target}`"
-                        free.extend(
-                            Read(k, condition.span, reader, in_condition=True)
-                            for k in condition.expression.reads
-                            if not written(k, position, False)
-                        )
-                        break
+                    writer = writers.get(key)
+                    if writer is not None and (
+                        masks_out[position] & bits[key]
+                        if writer < 0
+                        else first[writer] <= first[position] and last[position] <= last[writer]
+                    ):
+                        continue  # written by the time the arrows are tried
+                    reader = f"the condition of `{name} -> {target}`"
+                    free.extend(
+                        Read(k, condition.span, reader, in_condition=True)
+                        for k in condition.expression.reads
+                        if not written(k, position, False)
+                    )
+                    break
         return free
 
 
@@ -331,53 +391,68 @@ def _must_write_masks(
 def dominator_intervals(sources: list[list[int]]) -> tuple[list[int], list[int]]:
     """Dominance in O(1) per question: nodes are positions in reverse postorder (0 the entry),
     ``sources[n]`` their predecessors. Immediate dominators by Cooper, Harvey and Kennedy's
-    iteration ("A Simple, Fast Dominance Algorithm"), then each node's interval in a walk of the
-    dominator tree: ``d`` dominates ``n`` iff ``first[d] <= first[n]`` and ``last[n] <=
-    last[d]``."""
+    iteration ("A Simple, Fast Dominance Algorithm"), then each node's interval in a preorder
+    of the dominator tree: ``d`` dominates ``n`` iff ``first[d] <= first[n]`` and ``last[n] <=
+    last[d]``.
+
+    A node with one predecessor has it as its immediate dominator (it is the node's parent in
+    the depth-first search, so earlier in the order): after the first pass only the nodes
+    where paths merge are iterated again. A dominator comes before the nodes it dominates, so
+    subtree sizes add up in one backward pass and each subtree's interval is laid out in one
+    forward pass, with no walk of the tree."""
     count = len(sources)
     idom = [-1] * count
-    if count:
-        idom[0] = 0
+    if not count:
+        return [], []
+    idom[0] = 0
+    merges: list[int] = []
+    for node in range(1, count):
+        node_sources = sources[node]
+        if len(node_sources) == 1:
+            idom[node] = node_sources[0]
+        else:
+            merges.append(node)
+            idom[node] = _meet(idom, node_sources)
     changed = True
     while changed:
         changed = False
-        for node in range(1, count):
-            new = -1
-            for source in sources[node]:
-                if idom[source] < 0:
-                    continue
-                if new < 0:
-                    new = source
-                    continue
-                a, b = source, new
-                while a != b:
-                    while a > b:
-                        a = idom[a]
-                    while b > a:
-                        b = idom[b]
-                new = a
+        for node in merges:
+            new = _meet(idom, sources[node])
             if new != idom[node]:
                 idom[node] = new
                 changed = True
-    children: list[list[int]] = [[] for _ in range(count)]
-    for node in range(1, count):
-        children[idom[node]].append(node)
+    size = [1] * count
+    for node in range(count - 1, 0, -1):
+        size[idom[node]] += size[node]
     first = [0] * count
-    last = [0] * count
-    clock = 1  # the entry, the root, starts at 0
-    stack = [(0, iter(children[0]))] if count else []
-    while stack:
-        node, pending = stack[-1]
-        child = next(pending, None)
-        if child is None:
-            stack.pop()
-            last[node] = clock
-            clock += 1
-        else:
-            first[child] = clock
-            clock += 1
-            stack.append((child, iter(children[child])))
+    last = [count - 1] * count
+    following = [1] * count  # where the next child of each node starts
+    for node in range(1, count):
+        parent = idom[node]
+        start = first[node] = following[parent]
+        following[parent] = start + size[node]
+        following[node] = start + 1
+        last[node] = start + size[node] - 1
     return first, last
+
+
+def _meet(idom: list[int], sources: list[int]) -> int:
+    """The nearest common dominator of the ``sources`` already given one (``-1``: none yet)."""
+    new = -1
+    for source in sources:
+        if idom[source] < 0:
+            continue
+        if new < 0:
+            new = source
+            continue
+        a, b = source, new
+        while a != b:
+            while a > b:
+                a = idom[a]
+            while b > a:
+                b = idom[b]
+        new = a
+    return new
 
 
 def reverse_postorder(graph: nx.MultiDiGraph, source: str) -> list[str]:
