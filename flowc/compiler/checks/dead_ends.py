@@ -22,11 +22,11 @@ def check_dead_ends(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diag
         if ENTRY not in scope:
             continue
         shape = facts.shape(scope)
-        reached = shape.reached
+        halts = HALT in shape.position
         looping = set().union(*shape.trapped)
-        if HALT not in reached and looping:
+        if not halts and looping:
             continue  # check_loops names the loop that keeps the flow from ending
-        if HALT not in reached:
+        if not halts:
             where = "the flow" if scope is ir else f"graph '{scope.meta.name}'"
             last = _last_step(scope)
             yield error(
@@ -36,7 +36,9 @@ def check_dead_ends(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diag
                 f"add an arrow to `end` from the step that finishes, e.g. `{last} -> end`",
             )
             continue
-        finishing = shape.finishing
+        if shape.finishes_everywhere:
+            continue
+        reached, finishing = shape.reached, shape.finishing
         for node in scope.steps():
             name = node.name
             if name not in reached or name in finishing or name in looping:

@@ -46,12 +46,13 @@ class ScopeShape:
     halt, and the loops no step can leave. Plain dict walks over networkx's adjacency (its
     traversal functions cost several times more per node)."""
 
-    __slots__ = ("_finishing", "_order", "_reached", "_trapped", "arrows", "scope")
+    __slots__ = ("_finishing", "_order", "_position", "_reached", "_trapped", "arrows", "scope")
 
     def __init__(self, scope: FlowIR) -> None:
         self.scope = scope
         self.arrows = scope.arrow_table()
         self._order: list[str] | None = None
+        self._position: dict[str, int] | None = None
         self._reached: set[str] | None = None
         self._finishing: set[str] | None = None
         self._trapped: list[set[str]] | None = None
@@ -62,6 +63,26 @@ class ScopeShape:
         if self._order is None:
             self._order = reverse_postorder(self.scope, ENTRY)
         return self._order
+
+    @property
+    def position(self) -> dict[str, int]:
+        """Each node of ``order`` with its position there (so also what ``start`` reaches)."""
+        if self._position is None:
+            order = self.order
+            self._position = dict(zip(order, range(len(order)), strict=True))
+        return self._position
+
+    @property
+    def reaches_every_step(self) -> bool:
+        """Whether ``start`` reaches every step of the scope: told by counting, with no walk
+        over the steps (the scope has a ``start``)."""
+        nodes = self.scope._node
+        return len(self.order) - (HALT in self.position) == len(nodes) - (HALT in nodes)
+
+    @property
+    def finishes_everywhere(self) -> bool:
+        """Whether every node but ``end`` has a path to ``end`` (the scope has one)."""
+        return len(self.finishing) == len(self.scope._node) - 1
 
     @property
     def reached(self) -> set[str]:
@@ -82,7 +103,15 @@ class ScopeShape:
     @property
     def trapped(self) -> list[set[str]]:
         if self._trapped is None:
-            self._trapped = trapped_cycles(self.scope, self.arrows)
+            scope = self.scope
+            if (
+                ENTRY in scope
+                and len(self.order) == len(scope._node)
+                and every_step_may_stop(self.order, self.position, self.arrows)
+            ):
+                self._trapped = []  # what trapped_cycles finds, without its backward walk
+            else:
+                self._trapped = trapped_cycles(scope, self.arrows)
         return self._trapped
 
 
@@ -170,6 +199,7 @@ def _gather(
 _NODE = itemgetter("node")
 """A node's IR object from its networkx attributes."""
 _KEY_NAME = attrgetter("name")
+_READS = attrgetter("reads")
 
 
 class Dataflow:
@@ -190,6 +220,12 @@ class Dataflow:
         self._step_writes: dict[int, frozenset[str]] = {}
         self._python_keys = python_keys or {}
         self._shapes = {} if shapes is None else shapes
+
+    @property
+    def reads_of(self) -> Callable[[ActionNode], tuple[Key, ...]]:
+        """``action_reads``, or plainly each action's ``reads`` when nothing was imported (for
+        a caller mapping it over every action)."""
+        return self.action_reads if self._python_keys else _READS
 
     def action_reads(self, node: ActionNode) -> tuple[Key, ...]:
         """The keys ``node`` reads: its .flow ``reads``, else what its callable declares."""
@@ -278,7 +314,7 @@ class Dataflow:
         shape = shape_of(self._shapes, scope)
         order = shape.order
         count = len(order)
-        index = dict(zip(order, range(count), strict=True))
+        index = shape.position
         steps = scope._node
         nodes = [steps[name]["node"] for name in order]
         successors = scope._succ
@@ -558,6 +594,28 @@ def strongly_connected_components(
                 yield component
             else:
                 pending.append(node)
+
+
+def every_step_may_stop(
+    order: list[str],
+    position: Mapping[str, int],
+    arrows: Mapping[str, list[tuple[str, Transition]]],
+) -> bool:
+    """Whether, from every node of ``order`` (a reverse postorder of the whole scope), the
+    arrows a step may take lead to a step with no default arrow (where the flow can stop): then
+    no loop traps. One pass from the last node back, each node answered from the nodes after
+    it; an arrow back to an earlier node (a loop) is not followed, so ``False`` means only "not
+    told this way" (``_may_be_trapped`` then answers)."""
+    count = len(order)
+    stops = [False] * count
+    for at in range(count - 1, -1, -1):
+        for target, arrow in arrows[order[at]]:
+            if stops[position[target]]:
+                break  # an arrow it may take leads to a node that may stop
+            if arrow.condition is None:
+                return False  # its first default arrow stays among nodes not known to stop
+        stops[at] = True  # a node that may stop, or with no default arrow
+    return True
 
 
 def _may_be_trapped(table: Mapping[str, list[tuple[str, Transition]]]) -> bool:

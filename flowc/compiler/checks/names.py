@@ -6,7 +6,9 @@ only a name declared nowhere is an error. Did-you-mean hints point at the closes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache, partial
+from operator import attrgetter, itemgetter
 
 from flowc.compiler.ast import TypeRef
 from flowc.compiler.checks.common import did_you_mean, error
@@ -34,19 +36,25 @@ F_DUPLICATE_FIELD = "F208"
 BUILTIN_TYPES = {"str": 0, "int": 0, "float": 0, "bool": 0, "any": 0, "list": 1, "dict": 2}
 BUILTIN_TYPES["optional"] = 1
 
+_NODE = itemgetter("node")
+_NAME = attrgetter("name")
+_MODULE = attrgetter("callable.module")
+
 
 def check_names(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
     facts = facts or flow_facts(ir)
-    top_declared = _declared_spans(ir)
+    top_declared = cache(partial(_declared_spans, ir))  # for hints only: made on first use
     imported = {i.local: i.span for i in ir.meta.imports if isinstance(i, PythonImport)}
     self_referenced = {d.span for d in ir.meta.problems if d.code == F_SELF_REFERENCE}
     for scope in facts.scopes:
         yield from _duplicates(scope)
+        if UnknownNode not in map(type, map(_NODE, scope._node.values())):
+            continue  # every step resolved: told without a loop in Python
         declared: dict[str, Span | None] | None = None  # made for the first unknown step
         for node in scope.steps():
             if type(node) is UnknownNode and node.span not in self_referenced:
                 if declared is None:
-                    declared = {**top_declared, **_declared_spans(scope)}
+                    declared = {**top_declared(), **_declared_spans(scope)}
                 yield _unknown_step(node, declared, imported)
     yield from _callables(ir, facts, top_declared, imported)
     yield from _branches(facts, top_declared, imported)
@@ -61,8 +69,11 @@ def _declared_spans(scope: FlowIR) -> dict[str, Span | None]:
 
 
 def _duplicates(scope: FlowIR) -> Iterator[Diagnostic]:
+    declarations = scope.meta.declarations
+    if len(set(map(_NAME, declarations))) == len(declarations):
+        return  # no name twice: told without a loop in Python
     first: dict[str, Declaration] = {}
-    for declared in scope.meta.declarations:
+    for declared in declarations:
         original = first.setdefault(declared.name, declared)
         if original is declared:
             continue
@@ -100,13 +111,17 @@ def _unknown_step(
 
 
 def _callables(
-    ir: FlowIR, facts: FlowFacts, declared: dict[str, Span | None], imported: dict[str, Span]
+    ir: FlowIR,
+    facts: FlowFacts,
+    declared: Callable[[], dict[str, Span | None]],
+    imported: dict[str, Span],
 ) -> Iterator[Diagnostic]:
     seen: set[tuple[Span, str]] = set()
     references: list[tuple[CallableSpec, str]] = []
-    for action in facts.actions:
-        if action.callable.module is None:  # unresolved
-            references.append((action.callable, f"action '{action.name}'"))
+    if None in map(_MODULE, facts.actions):  # some action's callable is unresolved
+        for action in facts.actions:
+            if action.callable.module is None:
+                references.append((action.callable, f"action '{action.name}'"))
     for map_node in facts.maps:
         for reduce in map_node.reduces:
             if reduce.callable is not None:
@@ -130,7 +145,7 @@ def _callables(
                 f"'{spec.written}' is {_article(kinds[spec.written])}, not a Python callable",
                 spec.span,
                 f"the {user} needs an imported function or `package.module:function`",
-                related=_related(spec.written, declared),
+                related=_related(spec.written, declared()),
             )
             continue
         hint, related = did_you_mean(spec.written, imported)
@@ -149,11 +164,9 @@ def _related(name: str, declared: dict[str, Span | None]) -> tuple[Related, ...]
 
 
 def _branches(
-    facts: FlowFacts, declared: dict[str, Span | None], imported: dict[str, Span]
+    facts: FlowFacts, declared: Callable[[], dict[str, Span | None]], imported: dict[str, Span]
 ) -> Iterator[Diagnostic]:
-    maps = {
-        d.name for scope in facts.scopes for d in scope.meta.declarations if isinstance(d, MapNode)
-    }
+    maps: set[str] | None = None  # the declared maps' names, made for the first unknown branch
     for map_node in facts.maps:
         for branch in map_node.branches:
             if isinstance(branch.step, GraphNode) and branch.args:
@@ -165,16 +178,23 @@ def _branches(
                 )
             if branch.step is not None:
                 continue
+            if maps is None:
+                maps = {
+                    d.name
+                    for scope in facts.scopes
+                    for d in scope.meta.declarations
+                    if isinstance(d, MapNode)
+                }
             if branch.ref in maps:
                 yield error(
                     F_WRONG_KIND,
                     f"map '{branch.ref}' cannot be a branch of map '{map_node.name}'",
                     branch.span,
                     "wrap the inner map in a graph and use the graph as the branch",
-                    related=_related(branch.ref, declared),
+                    related=_related(branch.ref, declared()),
                 )
                 continue
-            hint, related = did_you_mean(branch.ref, {**declared, **imported})
+            hint, related = did_you_mean(branch.ref, {**declared(), **imported})
             yield error(
                 F_UNKNOWN_BRANCH,
                 f"branch '{branch.ref}' of map '{map_node.name}' is not an action, graph or "

@@ -17,7 +17,10 @@ def check_unreachable(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Di
     for scope in facts.scopes:
         if ENTRY not in scope:
             continue  # reported by check_entry; everything would be unreachable
-        reached = facts.shape(scope).reached
+        shape = facts.shape(scope)
+        if shape.reaches_every_step:
+            continue
+        reached = shape.reached
         for node in scope.steps():
             if node.name in reached or node.kind is NodeKind.UNKNOWN:
                 continue

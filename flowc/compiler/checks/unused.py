@@ -8,6 +8,8 @@ F251 does not apply to its top level.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
+from operator import attrgetter
 
 from flowc.compiler.ast import TypeRef
 from flowc.compiler.checks.common import warning
@@ -18,6 +20,9 @@ from flowc.errors import Diagnostic
 F_UNUSED_IMPORT = "F250"
 F_UNUSED_DECLARATION = "F251"
 F_UNUSED_FIELD = "F252"
+
+_NAME = attrgetter("name")
+_BASE = attrgetter("base")
 
 
 def check_unused(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnostic]:
@@ -30,7 +35,10 @@ def check_unused(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnos
             continue
         if scope.meta.span.file != ir.meta.span.file:
             continue  # another file's graph: that file's own check reports it
-        for declared in scope.meta.declarations:
+        declarations = scope.meta.declarations
+        if used_names.issuperset(map(_NAME, declarations)):
+            continue  # the common case, told without a loop over the declarations
+        for declared in declarations:
             if declared.name in used_names or declared.span.file != ir.meta.span.file:
                 continue
             if declared.span in imported_spans:
@@ -47,12 +55,10 @@ def check_unused(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnos
 def _used_names(facts: FlowFacts) -> set[str]:
     used: set[str] = set()
     for scope in facts.scopes:
-        used.update(scope.nodes)
+        used.update(scope._node)
     for map_node in facts.maps:
         used.update(branch.ref for branch in map_node.branches)
-    for action in facts.actions:
-        if action.base:
-            used.add(action.base)
+    used.update(base for base in set(map(_BASE, facts.actions)) if base)
     return used
 
 
@@ -102,13 +108,11 @@ def _type_names(ref: TypeRef) -> Iterator[str]:
 def _fields(ir: FlowIR, facts: FlowFacts) -> Iterator[Diagnostic]:
     """The schema's fields nothing touches; the walk stops once every field is touched."""
     untouched = {spec.name for spec in ir.meta.schema} - facts.written
-    reads = facts.dataflow.action_reads
-    for action in facts.actions:
-        keys = reads(action)
-        if not keys:
-            return  # an action reading what its @action declares may use any field
-        if untouched:
-            untouched.difference_update([key.name for key in keys])
+    reads = list(map(facts.dataflow.reads_of, facts.actions))
+    if not all(reads):
+        return  # an action reading what its @action declares may use any field
+    if untouched:
+        untouched.difference_update(map(_NAME, chain.from_iterable(reads)))
     for map_node in facts.maps:
         if not untouched:
             break

@@ -12,7 +12,10 @@ import pytest
 
 from flowc.compiler.checks.facts import (
     Dataflow,
+    ScopeShape,
+    _may_be_trapped,
     dominator_intervals,
+    every_step_may_stop,
     reverse_postorder,
     trapped_cycles,
 )
@@ -143,3 +146,47 @@ def test_dominator_intervals_answer_what_immediate_dominators_chain(seed: int) -
             d, n = index[candidate], index[node]
             answered = first[d] <= first[n] and last[n] <= last[d]
             assert answered == (candidate in dominators), (seed, candidate, node)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_one_pass_stop_test_agrees_with_the_backward_walk(seed: int) -> None:
+    """``every_step_may_stop`` (one pass in reverse postorder, loops not followed) rules out a
+    trapped loop only where ``_may_be_trapped``'s backward walk from the stopping steps does."""
+    scope = scope_of(seed)
+    order = reverse_postorder(scope, ENTRY)
+    if len(order) < len(scope):
+        return  # some step unreached: the shapes never ask the one-pass test
+    table = scope.arrow_table()
+    position = {name: at for at, name in enumerate(order)}
+    if every_step_may_stop(order, position, table):
+        assert not _may_be_trapped(table), random_flow(seed)
+
+
+def test_the_one_pass_stop_test_answers_for_some_flows_and_not_others() -> None:
+    """Both outcomes occur among the random flows, so the agreement above is tested."""
+    answers = set()
+    for seed in SEEDS:
+        scope = scope_of(seed)
+        order = reverse_postorder(scope, ENTRY)
+        if len(order) == len(scope):
+            position = {name: at for at, name in enumerate(order)}
+            answers.add(every_step_may_stop(order, position, scope.arrow_table()))
+    assert answers == {True, False}
+
+
+def test_the_counted_shape_answers_are_the_walked_ones() -> None:
+    """``reaches_every_step`` and ``finishes_everywhere`` (told by counting) agree with
+    networkx's reachability on every random flow, and both answers occur."""
+    reaches, finishes = set(), set()
+    for seed in SEEDS:
+        scope = scope_of(seed)
+        shape = ScopeShape(scope)
+        steps = [name for name in scope if name not in (ENTRY, HALT)]
+        expected = set(steps) <= nx.descendants(scope, ENTRY)
+        assert shape.reaches_every_step == expected, random_flow(seed)
+        reaches.add(expected)
+        if HALT in scope:
+            expected = all(nx.has_path(scope, name, HALT) for name in scope if name != HALT)
+            assert shape.finishes_everywhere == expected, random_flow(seed)
+            finishes.add(expected)
+    assert reaches == finishes == {True, False}
