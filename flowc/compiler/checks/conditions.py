@@ -60,12 +60,12 @@ def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Dia
     for scope in facts.scopes:
         for spec in scope.meta.schema:
             schema.setdefault(spec.name, spec)
-    known: dict[str, Span | None] = {name: spec.span for name, spec in schema.items()}
-    for key in sorted(facts.written):
-        known.setdefault(key, None)
+    written = facts.written
+    variables: dict[str, Span] = {}
     for map_node in facts.maps:
         if map_node.items is not None:
-            known.setdefault(map_node.items.var.name, map_node.items.var.span)
+            variables.setdefault(map_node.items.var.name, map_node.items.var.span)
+    known: dict[str, Span | None] | None = None  # with where each is defined, for a hint
     types = {name: from_type_ref(spec.type) for name, spec in schema.items()}
     checker = TypeChecker(types)
     for scope in facts.scopes:
@@ -74,8 +74,10 @@ def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Dia
             assert condition is not None
             fallback = condition.span
             for key in condition.expression.reads:
-                if key in known:
+                if key in schema or key in written or key in variables:
                     continue
+                if known is None:
+                    known = _known_keys(schema, written, variables)
                 hint, related = did_you_mean(key, known)
                 yield error(
                     F_UNKNOWN_KEY,
@@ -86,6 +88,18 @@ def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Dia
                     related=related,
                 )
             yield from checker.check(condition.expression, fallback)
+
+
+def _known_keys(
+    schema: dict[str, StateFieldSpec], written: frozenset[str], variables: dict[str, Span]
+) -> dict[str, Span | None]:
+    """Every key a condition may read, with where it is defined (``None``: a step writes it)."""
+    known: dict[str, Span | None] = {name: spec.span for name, spec in schema.items()}
+    for key in sorted(written):
+        known.setdefault(key, None)
+    for name, span in variables.items():
+        known.setdefault(name, span)
+    return known
 
 
 def _conditional_arrows(
@@ -253,10 +267,16 @@ class TypeChecker:
 
     def _compare(self, node: Compare) -> None:
         operands = [node.left, *node.comparators]
-        infer = self.infer
-        inferred = [infer(node.left)]
-        for operand in node.comparators:
-            inferred.append(infer(operand))
+        types = self.types
+        inferred: list[Type | None] = []
+        for operand in operands:  # a name or a literal, the usual operands, without a call
+            kind = type(operand)
+            if kind is Name:
+                inferred.append(types.get(operand.id))  # type: ignore[attr-defined]
+            elif kind is Literal:
+                inferred.append(self._literal(operand))  # type: ignore[arg-type]
+            else:
+                inferred.append(self.infer(operand))
         for index, op in enumerate(node.ops):
             left, right = inferred[index], inferred[index + 1]
             if left is None or right is None:
