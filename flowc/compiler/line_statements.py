@@ -27,33 +27,38 @@ from flowc.grammar.newlines import CONTINUATION, CONTINUATION_FIRST
 _new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
 
 # Pieces of the one-line patterns, shared with ``map_statements``: the grammar's terminals in
-# the plainest forms the one-line paths accept (anything else goes to the token path).
+# the plainest forms the one-line paths accept (anything else goes to the token path). Every
+# quantifier that cannot give anything back to what follows it is possessive (``*+``, ``++``,
+# ``?+``): the match is the same, and the engine keeps no backtracking state (the action line's
+# match costs a third fewer instructions, a conditional transition's two thirds fewer).
 SPACE = r"[ \t\f]"
 NAME = r"[A-Za-z_][A-Za-z0-9_]*+"  # ASCII only (the token path takes the rest): faster
-_VALUE = r"""(?:"[^"\\\n]*"|'[^'\\\n]*'|[+-]?\d+(?:\.\d+)?(?![\w.%])|[A-Za-z]+)"""
-_ARGUMENT = rf"{NAME}{SPACE}*={SPACE}*{_VALUE}"
-NAMES = rf"{NAME}(?:{SPACE}*,{SPACE}*{NAME})*"
-CALLABLE = rf"{NAME}(?:(?:\.{NAME})*:{NAME})?"  # `name` or `package.module:function`
-ARGUMENTS = rf"\({SPACE}*(?:{_ARGUMENT}(?:{SPACE}*,{SPACE}*{_ARGUMENT})*{SPACE}*,?{SPACE}*)?\)"
-LINE_END = rf"{SPACE}*(?=\n|\Z)"
+_VALUE = r"""(?:"[^"\\\n]*+"|'[^'\\\n]*+'|[+-]?+\d++(?:\.\d++)?+(?![\w.%])|[A-Za-z]++)"""
+_ARGUMENT = rf"{NAME}{SPACE}*+={SPACE}*+{_VALUE}"
+NAMES = rf"{NAME}(?:{SPACE}*+,{SPACE}*+{NAME})*+"
+CALLABLE = rf"{NAME}(?:(?:\.{NAME})*+:{NAME})?+"  # `name` or `package.module:function`
+ARGUMENTS = (
+    rf"\({SPACE}*+(?:{_ARGUMENT}(?:{SPACE}*+,{SPACE}*+{_ARGUMENT})*+{SPACE}*+,?+{SPACE}*+)?+\)"
+)
+LINE_END = rf"{SPACE}*+(?=\n|\Z)"
 
 ACTION_LINE = re.compile(
-    rf"action{SPACE}+(?P<name>{NAME}){SPACE}*={SPACE}*(?P<target>{CALLABLE})"
+    rf"action{SPACE}++(?P<name>{NAME}){SPACE}*+={SPACE}*+(?P<target>{CALLABLE})"
     # One or two arguments are captured whole; more are taken apart by _ARGUMENT_PARTS.
-    rf"(?:{SPACE}*(?P<arguments>\({SPACE}*(?P<key>{NAME}){SPACE}*={SPACE}*(?P<value>{_VALUE})"
-    rf"(?:{SPACE}*,{SPACE}*(?P<key2>{NAME}){SPACE}*={SPACE}*(?P<value2>{_VALUE}))?"
-    rf"{SPACE}*,?{SPACE}*\)|{ARGUMENTS}))?"
+    rf"(?:{SPACE}*+(?P<arguments>\({SPACE}*+(?P<key>{NAME}){SPACE}*+={SPACE}*+(?P<value>{_VALUE})"
+    rf"(?:{SPACE}*+,{SPACE}*+(?P<key2>{NAME}){SPACE}*+={SPACE}*+(?P<value2>{_VALUE}))?+"
+    rf"{SPACE}*+,?+{SPACE}*+\)|{ARGUMENTS}))?"
     # The commonest clauses, `reads k` and/or `writes k` with one key each, are captured whole;
     # any other clauses are taken apart by _CLAUSE_PARTS.
-    rf"(?P<clauses>(?:{SPACE}+reads{SPACE}+(?P<read>{NAME}))?"
-    rf"(?:{SPACE}+writes{SPACE}+(?P<write>{NAME}))?"
-    rf"(?={LINE_END})|(?:{SPACE}+(?:reads|writes|inputs){SPACE}+{NAMES})*)" + LINE_END
+    rf"(?P<clauses>(?:{SPACE}++reads{SPACE}++(?P<read>{NAME}))?+"
+    rf"(?:{SPACE}++writes{SPACE}++(?P<write>{NAME}))?+"
+    rf"(?={LINE_END})|(?:{SPACE}++(?:reads|writes|inputs){SPACE}++{NAMES})*+)" + LINE_END
 )
-_CONDITION = r"""(?![ \t])(?:[^\n#"'}]|"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')+"""
+_CONDITION = r"""(?![ \t])(?:[^\n#"'}]++|"(?:[^"\\\n]++|\\[^\n])*+"|'(?:[^'\\\n]++|\\[^\n])*+')++"""
 TRANSITION_LINE = re.compile(
-    rf"(?P<source>{NAME}){SPACE}*->{SPACE}*(?P<target>{NAME})"
-    rf"(?P<chain>(?:{SPACE}*->{SPACE}*{NAME})*)"
-    rf"(?:{SPACE}+(?P<when>when){SPACE}+(?P<condition>{_CONDITION})|{SPACE}*)(?=\n|\Z)"
+    rf"(?P<source>{NAME}){SPACE}*+->{SPACE}*+(?P<target>{NAME})"
+    rf"(?P<chain>(?:{SPACE}*+->{SPACE}*+{NAME})*+)"
+    rf"(?:{SPACE}++(?P<when>when){SPACE}++(?P<condition>{_CONDITION})|{SPACE}*+)(?=\n|\Z)"
 )
 _ARGUMENT_PARTS = re.compile(rf"(?P<key>{NAME}){SPACE}*={SPACE}*(?P<value>{_VALUE})")
 _CLAUSE_PARTS = re.compile(rf"(?P<clause>reads|writes|inputs){SPACE}|(?P<name>{NAME})")

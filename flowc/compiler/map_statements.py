@@ -46,18 +46,18 @@ from flowc.errors import Span
 
 _new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
 
-_BRANCH = rf"{CALLABLE}(?:{SPACE}*{ARGUMENTS})?(?:{SPACE}+as{SPACE}+{NAME})?"
+_BRANCH = rf"{CALLABLE}(?:{SPACE}*+{ARGUMENTS})?+(?:{SPACE}++as{SPACE}++{NAME})?+"
 MAP_HEADER = re.compile(
-    rf"map{SPACE}+(?P<name>{NAME}){SPACE}*={SPACE}*"
-    rf"(?:(?P<list>\[{SPACE}*{_BRANCH}(?:{SPACE}*,{SPACE}*{_BRANCH})*{SPACE}*,?{SPACE}*\])"
+    rf"map{SPACE}++(?P<name>{NAME}){SPACE}*+={SPACE}*+"
+    rf"(?:(?P<list>\[{SPACE}*+{_BRANCH}(?:{SPACE}*+,{SPACE}*+{_BRANCH})*+{SPACE}*+,?+{SPACE}*+\])"
     rf"|(?P<branch>{_BRANCH}))"
-    rf"(?:{SPACE}+(?P<for>for){SPACE}+(?P<var>{NAME}){SPACE}+in{SPACE}+"
-    rf"(?:(?P<input>input){SPACE}+)?(?P<source>{NAME}))?"
-    rf"(?:{SPACE}*(?P<open>\{{))?" + LINE_END
+    rf"(?:{SPACE}++(?P<for>for){SPACE}++(?P<var>{NAME}){SPACE}++in{SPACE}++"
+    rf"(?:(?P<input>input){SPACE}++)?(?P<source>{NAME}))?+"
+    rf"(?:{SPACE}*+(?P<open>\{{))?+" + LINE_END
 )
 _BRANCH_PARTS = re.compile(
-    rf"(?P<target>{CALLABLE})(?:{SPACE}*(?P<arguments>{ARGUMENTS}))?"
-    rf"(?:{SPACE}+as{SPACE}+(?P<alias>{NAME}))?"
+    rf"(?P<target>{CALLABLE})(?:{SPACE}*+(?P<arguments>{ARGUMENTS}))?+"
+    rf"(?:{SPACE}++as{SPACE}++(?P<alias>{NAME}))?+"
 )
 
 # Numbers as the NUMBER terminal writes them, in their plainest form: digits, an optional
@@ -66,25 +66,26 @@ _COUNT = r"\d++(?![\w.%])"
 _AMOUNT = r"\d++(?:\.\d++)?+"
 _UNIT_END = r"(?![\w.%])"
 _DURATION = rf"{_AMOUNT}(?:ms|s|m|h){_UNIT_END}"
-_FIELD_PATH = rf"{NAME}(?:\.{NAME})*"
-_REDUCER_ARG = rf"(?:{NAME}{SPACE}*={SPACE}*)?{_FIELD_PATH}"
+_FIELD_PATH = rf"{NAME}(?:\.{NAME})*+"
+_REDUCER_ARG = rf"(?:{NAME}{SPACE}*+={SPACE}*+)?+{_FIELD_PATH}"
 # One line of a map body: the alternative that matched is the match's ``lastgroup`` (each one
-# encloses its whole line, so it is the last group to close).
+# encloses its whole line, so it is the last group to close). Quantifiers are possessive where
+# giving back could never let the rest match, as in ``line_statements``.
 MAP_BODY_LINE = re.compile(
     rf"{SPACE}*+(?:"
-    rf"(?P<max_concurrency>max_concurrency{SPACE}+(?P<concurrency>{_COUNT}))"
-    rf"|(?P<retry>retry{SPACE}+(?P<attempts>{_COUNT})"
-    rf"(?:{SPACE}+backoff{SPACE}+(?P<backoff>{_DURATION}))?"
-    rf"(?:{SPACE}+jitter{SPACE}+(?P<jitter>{_AMOUNT}(?:ms|s|m|h|%){_UNIT_END}))?)"
-    rf"|(?P<timeout>timeout{SPACE}+(?P<duration>{_DURATION}))"
-    rf"|(?P<tolerate>tolerate{SPACE}+(?P<limit>{_AMOUNT}%?+{_UNIT_END}))"
-    rf"|(?P<first_k>first{SPACE}+(?P<count>{_COUNT}))"
-    rf"|(?P<tracker>tracker{SPACE}+(?P<tracker_mode>cascade|none)\b)"
-    rf"|(?P<persister>persister{SPACE}+(?P<persister_mode>cascade|none)\b)"
-    rf"|(?P<task_key>key{SPACE}+(?P<key>{CALLABLE}))"
-    rf"|(?P<reduce>reduce{SPACE}+(?P<targets>{NAMES}){SPACE}*={SPACE}*(?P<reducer>{CALLABLE})"
-    rf"(?:{SPACE}*(?P<arguments>\({SPACE}*"
-    rf"(?:{_REDUCER_ARG}(?:{SPACE}*,{SPACE}*{_REDUCER_ARG})*{SPACE}*,?{SPACE}*)?\)))?)"
+    rf"(?P<max_concurrency>max_concurrency{SPACE}++(?P<concurrency>{_COUNT}))"
+    rf"|(?P<retry>retry{SPACE}++(?P<attempts>{_COUNT})"
+    rf"(?:{SPACE}++backoff{SPACE}++(?P<backoff>{_DURATION}))?+"
+    rf"(?:{SPACE}++jitter{SPACE}++(?P<jitter>{_AMOUNT}(?:ms|s|m|h|%){_UNIT_END}))?+)"
+    rf"|(?P<timeout>timeout{SPACE}++(?P<duration>{_DURATION}))"
+    rf"|(?P<tolerate>tolerate{SPACE}++(?P<limit>{_AMOUNT}%?+{_UNIT_END}))"
+    rf"|(?P<first_k>first{SPACE}++(?P<count>{_COUNT}))"
+    rf"|(?P<tracker>tracker{SPACE}++(?P<tracker_mode>cascade|none)\b)"
+    rf"|(?P<persister>persister{SPACE}++(?P<persister_mode>cascade|none)\b)"
+    rf"|(?P<task_key>key{SPACE}++(?P<key>{CALLABLE}))"
+    rf"|(?P<reduce>reduce{SPACE}++(?P<targets>{NAMES}){SPACE}*+={SPACE}*+(?P<reducer>{CALLABLE})"
+    rf"(?:{SPACE}*+(?P<arguments>\({SPACE}*+"
+    rf"(?:{_REDUCER_ARG}(?:{SPACE}*+,{SPACE}*+{_REDUCER_ARG})*+{SPACE}*+,?+{SPACE}*+)?+\)))?+)"
     rf"|(?P<close>\}})"
     rf"|(?P<blank>)"
     rf"){LINE_END}"

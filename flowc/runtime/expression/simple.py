@@ -30,14 +30,14 @@ from flowc.runtime.expression.nodes import (
 _new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*+"
-_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?![A-Za-z0-9_.])"
+_NUMBER = r"-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?![A-Za-z0-9_.])"
 _STRING = r""""[^"\\\n]*+"|'[^'\\\n]*+'"""
 _OPERAND = rf"{_STRING}|{_NUMBER}|{_WORD}"
 # One item (``not name``, ``operand``, ``operand op operand``) and what follows it: a connective
 # with the spaces around it, or the end of the text.
 _ITEM = re.compile(
     rf"[ \t]*+(?:(?P<not>not)[ \t]++(?P<negated>{_WORD})"
-    rf"|(?P<left>{_OPERAND})(?:[ \t]*+(?P<op>==|!=|<=|>=|<|>)[ \t]*+(?P<right>{_OPERAND}))?)"
+    rf"|(?P<left>{_OPERAND})(?:[ \t]*+(?P<op>==|!=|<=|>=|<|>)[ \t]*+(?P<right>{_OPERAND}))?+)"
     r"(?:[ \t]++(?P<connective>and|or)[ \t]++|[ \t]*+\Z)"
 )
 
