@@ -65,6 +65,10 @@ F_FLOW_IMPORT_CYCLE = "F222"
 F_FLOW_IMPORT_NAME = "F223"
 F_SELF_REFERENCE = "F224"
 
+_new_span = tuple.__new__
+"""``_new_span(Span, fields)``: the span ``Span(*fields)`` makes, without its Python ``__new__``
+(a third of the cost); all five fields are always given."""
+
 
 def lower(module: ast.Module, *, file: str | None = None) -> FlowIR:
     """Lower a parsed module to its IR. ``file`` defaults to the module's span's file; imported
@@ -240,9 +244,7 @@ class _FileLowerer:
             imports=tuple(self.imports),
             declarations=tuple(declarations),
         )
-        orders: dict[str, int] = {}
-        for transition in transitions:
-            self._lower_transition(ir, transition, scope, orders)
+        self._lower_transitions(ir, transitions, scope)
         return ir
 
     def _declare(self, statement: ast.BodyStatement, scope: _Scope) -> Declaration | None:
@@ -412,38 +414,51 @@ class _FileLowerer:
 
     # -- transitions --
 
-    def _lower_transition(
-        self, ir: FlowIR, transition: ast.Transition, scope: _Scope, orders: dict[str, int]
+    def _lower_transitions(
+        self, ir: FlowIR, transitions: list[ast.Transition], scope: _Scope
     ) -> None:
-        condition = None
-        if transition.condition is not None:  # a chain takes none: one arrow carries it
-            written = transition.condition
-            condition = ConditionSpec(written.expression, written.text, written.span)
-        nodes = ir._node
+        """Add every arrow of ``transitions`` (and the steps they name) in source order.
+
+        One loop for the whole scope, calling networkx's ``add_edge`` directly: per arrow this is
+        most of what lowering a flow costs, so nothing here is made or looked up twice."""
+        nodes = ir._node  # read only: whether a step is in the graph yet
+        add_edge = ir.add_edge
         file = self.file
-        for source, target in transition.edges():
-            source_name, target_name = source.name, target.name
+        orders: dict[str, int] = {}
+        for transition in transitions:
+            condition = None
+            if transition.condition is not None:  # a chain takes none: one arrow carries it
+                written = transition.condition
+                condition = ConditionSpec(written.expression, written.text, written.span)
+            path = transition.path
+            source = path[0]
+            source_name = source.name
             if source_name not in nodes:
                 self._add_endpoint(ir, source, scope)
-            if target_name not in nodes:
-                self._add_endpoint(ir, target, scope)
-            order = orders.get(source_name, 0)
-            orders[source_name] = order + 1
-            start, stop = source.span, target.span
-            span = Span(file, start.line, start.col, stop.end_line, stop.end_col)
-            ir.add_transition(source_name, target_name, Transition(order, span, condition))
+            for target in path[1:]:
+                target_name = target.name
+                if target_name not in nodes:
+                    self._add_endpoint(ir, target, scope)
+                order = orders.get(source_name, 0)
+                orders[source_name] = order + 1
+                start, stop = source.span, target.span  # (file, line, col, end_line, end_col)
+                span = _new_span(Span, (file, start[1], start[2], stop[3], stop[4]))
+                add_edge(source_name, target_name, order, edge=Transition(order, span, condition))
+                source, source_name = target, target_name
 
     def _add_endpoint(self, ir: FlowIR, endpoint: ast.Endpoint, scope: _Scope) -> None:
         """Add the step ``endpoint`` names (not yet in ``ir``)."""
         name = endpoint.name
-        node: IRNode
+        node: IRNode | None
         if name == ENTRY:  # endpoint.is_start
             node = EntryNode(endpoint.span)
         elif name == HALT:  # endpoint.is_end
             node = HaltNode(endpoint.span)
-        else:
-            node = self._resolve(name, scope, endpoint.span) or UnknownNode(name, endpoint.span)
-        ir.add_step(node)
+        else:  # mostly declared in this very scope and lowered already
+            node = scope.done.get(name) or self._resolve(name, scope, endpoint.span)
+            if node is None:
+                node = UnknownNode(name, endpoint.span)
+        ir.add_node(name, node=node)
 
 
 _BODY_TYPES = (ast.ActionDecl, ast.GraphDecl, ast.MapDecl, ast.Transition)
@@ -483,15 +498,23 @@ def _rebind(
 
 
 def _keys(names: tuple[ast.Name, ...]) -> tuple[Key, ...]:
+    """The keys ``names`` declare: a plain loop, as a comprehension's own frame costs more than
+    the one or two keys an action usually names."""
     if not names:
         return ()  # most actions declare no inputs
-    return tuple([Key(n.value, n.span) for n in names])
+    keys = []
+    for name in names:
+        keys.append(Key(name.value, name.span))
+    return tuple(keys)
 
 
 def _bound_args(arguments: tuple[ast.Argument, ...]) -> tuple[BoundArg, ...]:
     if not arguments:
         return ()
-    return tuple([BoundArg(a.name.value, a.value, a.span) for a in arguments])
+    bound = []  # a plain loop, as in ``_keys``
+    for argument in arguments:
+        bound.append(BoundArg(argument.name.value, argument.value, argument.span))
+    return tuple(bound)
 
 
 def _state_field(spec: ast.StateField) -> StateFieldSpec:
