@@ -14,9 +14,17 @@ from flowc.compiler.ir import (
     ActionNode,
     BoundArg,
     CallableSpec,
+    ConditionSpec,
     FlowIR,
+    ItemsFromState,
     Key,
+    MapBranch,
+    MapItems,
+    MapNode,
+    MapOptions,
     NodeKind,
+    ReduceSpec,
+    RetrySpec,
     Transition,
     iter_scopes,
     iter_spans,
@@ -62,7 +70,13 @@ def test_node_and_edge_attributes_are_frozen_dataclasses(ir: FlowIR) -> None:
         edge.order = 3  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("kind", [Key, CallableSpec, BoundArg, ActionNode, Transition])
+HAND_WRITTEN_INIT = [
+    Key, CallableSpec, BoundArg, ActionNode, Transition, ConditionSpec, MapBranch, ItemsFromState,
+    MapItems, RetrySpec, ReduceSpec, MapNode,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", HAND_WRITTEN_INIT)
 def test_hand_written_constructors_take_every_init_field_as_the_generated_ones_would(
     kind: type,
 ) -> None:
@@ -87,6 +101,28 @@ def test_hand_written_constructors_take_every_init_field_as_the_generated_ones_w
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.span = span  # type: ignore[misc]
     assert ActionNode("a", CallableSpec(None, "f", "f", span), span).kind is NodeKind.ACTION
+
+
+@pytest.mark.parametrize("kind", [*HAND_WRITTEN_INIT, MapOptions])
+def test_hand_written_constructors_set_the_fields_they_do_not_take_to_their_defaults(
+    kind: type,
+) -> None:
+    """``kind`` (a node's ``NodeKind``) is no parameter: the ``__init__`` sets it all the same;
+    positional arguments land in field order; defaults are the fields' (``MapOptions`` has no
+    ``span``, so the test above leaves it to this one)."""
+    span = Span("t.flow", 1, 1)
+    taken = [f for f in dataclasses.fields(kind) if f.init]
+    given = list(inspect.signature(kind).parameters.values())
+    assert [(p.name, p.default) for p in given] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
+        for f in taken
+    ]
+    made = kind(*[span if f.name == "span" else f"v{n}" for n, f in enumerate(taken)])
+    for n, item in enumerate(taken):
+        assert getattr(made, item.name) == (span if item.name == "span" else f"v{n}")
+    for item in dataclasses.fields(kind):
+        if not item.init:
+            assert getattr(made, item.name) == item.default
 
 
 def test_accessors_give_entry_halts_steps_and_ordered_arrows(ir: FlowIR) -> None:
