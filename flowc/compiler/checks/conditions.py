@@ -18,7 +18,7 @@ from typing import Any
 from flowc.compiler.ast import TypeRef
 from flowc.compiler.checks.common import did_you_mean, error
 from flowc.compiler.checks.facts import FlowFacts, flow_facts
-from flowc.compiler.ir import FlowIR, StateFieldSpec, Transition
+from flowc.compiler.ir import FlowIR, StateFieldSpec
 from flowc.errors import Diagnostic, Span
 from flowc.runtime.expression import (
     Attribute,
@@ -69,7 +69,7 @@ def check_conditions(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Dia
     types = {name: from_type_ref(spec.type) for name, spec in schema.items()}
     checker = TypeChecker(types)
     for scope in facts.scopes:
-        for source, target, arrow in _conditional_arrows(facts.shape(scope).arrows):
+        for source, target, arrow in facts.shape(scope).conditional:
             condition = arrow.condition
             assert condition is not None
             fallback = condition.span
@@ -100,15 +100,6 @@ def _known_keys(
     for name, span in variables.items():
         known.setdefault(name, span)
     return known
-
-
-def _conditional_arrows(
-    arrows: dict[str, list[tuple[str, Transition]]],
-) -> Iterator[tuple[str, str, Transition]]:
-    for source, leaving in arrows.items():
-        for target, arrow in leaving:
-            if arrow.condition is not None:
-                yield source, target, arrow
 
 
 def from_type_ref(ref: TypeRef) -> Type | None:
@@ -185,9 +176,7 @@ class TypeChecker:
         return None
 
     def _literal(self, node: Literal) -> Type | None:
-        value = node.value
-        kind = "none" if value is None else type(value).__name__
-        return _SCALARS.get(kind) or Type(frozenset({kind}))
+        return _LITERAL_TYPES[type(node.value)]
 
     def _name(self, node: Name) -> Type | None:
         return self.types.get(node.id)
@@ -200,12 +189,13 @@ class TypeChecker:
         inner = self.infer(node.operand)
         return BOOL if node.op == "not" else inner
 
-    def _comparison(self, node: Compare) -> Type | None:
-        self._compare(node)
-        return BOOL
-
     def _bool_op(self, node: BoolOp) -> Type | None:
-        return _union([self.infer(v) for v in node.values])
+        inferred = []
+        for value in node.values:  # a loop, not a comprehension: no extra frame per operator
+            inferred.append(
+                self._comparison(value) if type(value) is Compare else self.infer(value)  # type: ignore[arg-type]
+            )
+        return _union(inferred)
 
     def _list(self, node: ListLiteral) -> Type | None:
         return Type(frozenset({"list"}), item=_union([self.infer(i) for i in node.items]))
@@ -265,7 +255,7 @@ class TypeChecker:
             )
         return None
 
-    def _compare(self, node: Compare) -> None:
+    def _comparison(self, node: Compare) -> Type | None:
         operands = [node.left, *node.comparators]
         types = self.types
         inferred: list[Type | None] = []
@@ -274,7 +264,7 @@ class TypeChecker:
             if kind is Name:
                 inferred.append(types.get(operand.id))  # type: ignore[attr-defined]
             elif kind is Literal:
-                inferred.append(self._literal(operand))  # type: ignore[arg-type]
+                inferred.append(_LITERAL_TYPES[type(operand.value)])  # type: ignore[attr-defined]
             else:
                 inferred.append(self.infer(operand))
         for index, op in enumerate(node.ops):
@@ -282,6 +272,7 @@ class TypeChecker:
             if left is None or right is None:
                 continue
             self._pair(node, op, operands[index], left, operands[index + 1], right)
+        return BOOL
 
     def _pair(
         self, node: Compare, op: str, left_node: Expression, left: Type, right_node: Expression,
@@ -386,6 +377,11 @@ _SCALARS: Mapping[str, Type] = MappingProxyType(
 )
 """One ``Type`` per scalar kind, shared (a literal's type is made once, not per literal)."""
 BOOL = _SCALARS["bool"]
+_LITERAL_TYPES: Mapping[type, Type] = MappingProxyType(
+    {int: _SCALARS["int"], float: _SCALARS["float"], bool: BOOL, str: _SCALARS["str"]}
+    | {type(None): _SCALARS["none"]}
+)
+"""A literal's ``Type`` by the type of its value (a ``Literal`` holds only these five)."""
 
 _INFER: Mapping[type, Callable[[TypeChecker, Any], Type | None]] = MappingProxyType(
     {

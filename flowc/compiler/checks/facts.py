@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from functools import partial
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_, is_not, itemgetter
 
 import networkx as nx
 
@@ -46,12 +48,16 @@ class ScopeShape:
     halt, and the loops no step can leave. Plain dict walks over networkx's adjacency (its
     traversal functions cost several times more per node)."""
 
-    __slots__ = ("_finishing", "_order", "_position", "_reached", "_trapped", "arrows", "scope")
+    __slots__ = (
+        "_conditional", "_finishing", "_order", "_position", "_reached", "_trapped", "arrows",
+        "scope",
+    )  # fmt: skip
 
     def __init__(self, scope: FlowIR) -> None:
         self.scope = scope
         self.arrows = scope.arrow_table()
         self._order: list[str] | None = None
+        self._conditional: list[tuple[str, str, Transition]] | None = None
         self._position: dict[str, int] | None = None
         self._reached: set[str] | None = None
         self._finishing: set[str] | None = None
@@ -63,6 +69,25 @@ class ScopeShape:
         if self._order is None:
             self._order = reverse_postorder(self.scope, ENTRY)
         return self._order
+
+    @property
+    def conditional(self) -> list[tuple[str, str, Transition]]:
+        """Every arrow with a condition, as ``(source, target, arrow)`` in the order of
+        ``arrows``. Most arrows have none: they are passed over by C-level iterators (a row's
+        source repeated per arrow, the arrows flattened, filtered on their condition), so only
+        the conditional ones meet bytecode."""
+        if self._conditional is None:
+            table = self.arrows
+            sources = chain.from_iterable(map(repeat, table, map(len, table.values())))
+            arrows = list(chain.from_iterable(table.values()))
+            has_condition = map(_CONDITION, map(_TRANSITION, arrows))
+            self._conditional = [
+                (source, target, arrow)
+                for source, (target, arrow) in compress(
+                    zip(sources, arrows, strict=True), has_condition
+                )
+            ]
+        return self._conditional
 
     @property
     def position(self) -> dict[str, int]:
@@ -200,6 +225,12 @@ _NODE = itemgetter("node")
 """A node's IR object from its networkx attributes."""
 _KEY_NAME = attrgetter("name")
 _READS = attrgetter("reads")
+_WRITES = attrgetter("writes")
+_IS_ACTION = partial(is_, ActionNode)
+_IS_NOT_ACTION = partial(is_not, ActionNode)
+_TRANSITION = itemgetter(1)
+"""An arrow's ``Transition`` from its ``(target, transition)`` row."""
+_CONDITION = attrgetter("condition")
 
 
 class Dataflow:
@@ -252,7 +283,15 @@ class Dataflow:
         """Every key some step of the scope may write."""
         found = self._writes.get(id(scope))
         if found is None:
-            found = frozenset().union(*map(self.step_writes, scope.steps()))
+            steps = list(map(_NODE, scope._node.values()))
+            if self._python_keys:
+                found = frozenset().union(*map(self.step_writes, steps))
+            else:  # the actions' keys in one C-level chain, no set per action
+                actions = compress(steps, map(_IS_ACTION, map(type, steps)))
+                others = compress(steps, map(_IS_NOT_ACTION, map(type, steps)))
+                keys = set(map(_KEY_NAME, chain.from_iterable(map(_WRITES, actions))))
+                keys.update(*map(self.step_writes, others))
+                found = frozenset(keys)
             self._writes[id(scope)] = found
         return found
 
@@ -315,8 +354,8 @@ class Dataflow:
         order = shape.order
         count = len(order)
         index = shape.position
-        steps = scope._node
-        nodes = [steps[name]["node"] for name in order]
+        python_keys = self._python_keys
+        nodes = list(map(_NODE, map(scope._node.__getitem__, order)))
         successors = scope._succ
         sources: list[list[int]] = [[] for _ in range(count)]
         for position, name in enumerate(order):
@@ -326,6 +365,13 @@ class Dataflow:
         known_writes = self._step_writes
         writers: dict[str, int] = {}  # the single writer's position, or -1 for several
         for position, node in enumerate(nodes):
+            if type(node) is ActionNode and not python_keys:
+                for key in node.writes:  # its .flow keys, read as they are (no set made)
+                    name = key.name
+                    previous = writers.get(name)
+                    if previous != position:  # a key written twice by one step counts once
+                        writers[name] = position if previous is None else -1
+                continue
             keys = known_writes.get(id(node))
             for key in step_writes(node) if keys is None else keys:
                 writers[key] = -1 if key in writers else position
@@ -346,9 +392,8 @@ class Dataflow:
                 return False
             return first[writer] <= first[position] and last[position] <= last[writer]
 
-        free: list[Read] = []
         arrows = shape.arrows
-        python_keys = self._python_keys
+        free: list[Read] = []
         for position, node in enumerate(nodes):
             if type(node) is ActionNode:
                 keys = self.action_reads(node) if python_keys else node.reads

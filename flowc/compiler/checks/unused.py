@@ -126,12 +126,10 @@ def _fields(ir: FlowIR, facts: FlowFacts) -> Iterator[Diagnostic]:
         if task_key is not None and task_key.field_path:
             untouched.discard(task_key.field_path[0])
     for scope in facts.scopes:
-        for arrows in facts.shape(scope).arrows.values():
+        for _, _, arrow in facts.shape(scope).conditional:
             if not untouched:
                 break
-            for _, arrow in arrows:
-                if arrow.condition is not None:
-                    untouched.difference_update(arrow.condition.expression.reads)
+            untouched.difference_update(arrow.condition.expression.reads)  # type: ignore[union-attr]
     for spec in ir.meta.schema:
         if spec.name in untouched:
             yield warning(

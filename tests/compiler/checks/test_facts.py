@@ -190,3 +190,16 @@ def test_the_counted_shape_answers_are_the_walked_ones() -> None:
             assert shape.finishes_everywhere == expected, random_flow(seed)
             finishes.add(expected)
     assert reaches == finishes == {True, False}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_conditional_arrows_are_the_table_rows_with_a_condition(seed: int) -> None:
+    scope = scope_of(seed)
+    table = scope.arrow_table()
+    expected = [
+        (source, target, arrow)
+        for source, arrows in table.items()
+        for target, arrow in arrows
+        if arrow.condition is not None
+    ]
+    assert ScopeShape(scope).conditional == expected, random_flow(seed)
