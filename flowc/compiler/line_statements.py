@@ -116,25 +116,38 @@ def continued(text: str, position: int) -> bool:
 
 
 def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, str]) -> Any:
-    name, target_text = match.group("name", "target")
-    if name in words or not name.isascii():
+    # Every span in one call (``regs``: one pair per group, in ACTION_LINE's order), the words
+    # sliced from ``text``: a third of the instructions of a ``span``/``group`` call per group.
+    (
+        (start, _),
+        (name_start, name_end),
+        (target_start, last_end),
+        (arguments_start, arguments_end),
+        key,
+        value,
+        key2,
+        value2,
+        (clauses_start, clauses_end),
+        (read_start, read_end),
+        (write_start, write_end),
+    ) = match.regs
+    name = text[name_start:name_end]
+    if name in words:
         return None
     file, line, offset = where.file, where.line, where.line_start - 1
-    target_start, last_end = match.span("target")
     target_span = _new_span(Span, (file, line, target_start - offset, line, last_end - offset))
-    target = callable_ref(target_text, target_span, words)
+    target = callable_ref(text[target_start:last_end], target_span, words)
     if target is None:
         return None
     arguments: tuple[ast.Argument, ...] | None = ()
-    arguments_start, arguments_end = match.span("arguments")
     if arguments_start >= 0:
-        if match.start("key") < 0:
+        if key[0] < 0:
             arguments = bound_arguments(text, arguments_start, arguments_end, where, words)
-        elif (first := _argument(match, "key", "value", file, line, offset, words)) is None:
+        elif (first := _argument(text, key, value, file, line, offset, words)) is None:
             return None
-        elif match.start("key2") < 0:
+        elif key2[0] < 0:
             arguments = (first,)
-        elif (second := _argument(match, "key2", "value2", file, line, offset, words)) is None:
+        elif (second := _argument(text, key2, value2, file, line, offset, words)) is None:
             return None
         else:
             arguments = (first, second)
@@ -144,25 +157,22 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
     reads: tuple[ast.Name, ...] = ()
     writes: tuple[ast.Name, ...] = ()
     inputs: tuple[ast.Name, ...] = ()
-    read_start, read_end = match.span("read")
-    write_start, write_end = match.span("write")
     if read_start >= 0 or write_start >= 0:  # the commonest clauses, captured whole
         if read_start >= 0:
-            if (word := match.group("read")) in words:
+            if (word := text[read_start:read_end]) in words:
                 return None
             span = _new_span(Span, (file, line, read_start - offset, line, read_end - offset))
             reads = (_Name(word, span),)
             last_end = read_end
         if write_start >= 0:
-            if (word := match.group("write")) in words:
+            if (word := text[write_start:write_end]) in words:
                 return None
             span = _new_span(Span, (file, line, write_start - offset, line, write_end - offset))
             writes = (_Name(word, span),)
             last_end = write_end
-    else:
+    elif clauses_start < clauses_end:
         clauses: dict[str, list[ast.Name]] = {}
         names: list[ast.Name] = []
-        clauses_start, clauses_end = match.span("clauses")
         for part in _CLAUSE_PARTS.finditer(text, clauses_start, clauses_end):
             word = part.group("name")
             if word is None:
@@ -173,13 +183,12 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
             elif word in words:
                 return None
             else:
-                start, last_end = part.span()
-                span = _new_span(Span, (file, line, start - offset, line, last_end - offset))
+                part_start, last_end = part.span()
+                span = _new_span(Span, (file, line, part_start - offset, line, last_end - offset))
                 names.append(_Name(word, span))
         reads = tuple(clauses["reads"]) if "reads" in clauses else ()
         writes = tuple(clauses["writes"]) if "writes" in clauses else ()
         inputs = tuple(clauses["inputs"]) if "inputs" in clauses else ()
-    name_start, name_end = match.span("name")
     return _ActionDecl(
         _Name(name, _new_span(Span, (file, line, name_start - offset, line, name_end - offset))),
         target,
@@ -187,7 +196,7 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
         reads,
         writes,
         inputs,
-        _new_span(Span, (file, line, match.start() - offset, line, last_end - offset)),
+        _new_span(Span, (file, line, start - offset, line, last_end - offset)),
     )
 
 
@@ -206,7 +215,8 @@ def bound_arguments(
     file, line, offset = where.file, where.line, where.line_start - 1
     arguments = []
     for part in _ARGUMENT_PARTS.finditer(text, start, end):
-        argument = _argument(part, "key", "value", file, line, offset, words)
+        _, key, value = part.regs
+        argument = _argument(text, key, value, file, line, offset, words)
         if argument is None:
             return None
         arguments.append(argument)
@@ -214,19 +224,20 @@ def bound_arguments(
 
 
 def _argument(
-    match: re.Match[str],
-    key_group: str,
-    value_group: str,
+    text: str,
+    key: tuple[int, int],
+    value: tuple[int, int],
     file: str,
     line: int,
     offset: int,
     words: Mapping[str, str],
 ) -> ast.Argument | None:
-    """The argument whose key and value ``match`` captured in the two groups."""
-    key, literal = match.group(key_group, value_group)
-    if key in words:
+    """The argument whose key and value are written at these ``(start, end)`` offsets."""
+    key_start, key_end = key
+    if (written_key := text[key_start:key_end]) in words:
         return None
-    start, end = match.span(value_group)
+    start, end = value
+    literal = text[start:end]
     span = _new_span(Span, (file, line, start - offset, line, end - offset))
     node: ast.Value
     first = literal[0]
@@ -236,12 +247,10 @@ def _argument(
         if literal not in ast.CONSTANT_WORDS:
             return None
         node = _Constant(ast.CONSTANT_WORDS[literal], span)
-    else:
-        digits = literal.lstrip("+-")
-        amount: int | float = float(digits) if "." in digits else int(digits)
-        node = _Number(-amount if first == "-" else amount, span)
-    key_start = match.start(key_group) - offset
-    key_name = _Name(key, _new_span(Span, (file, line, key_start, line, key_start + len(key))))
+    else:  # digits with an optional sign and fraction, as int() and float() read them
+        node = _Number(float(literal) if "." in literal else int(literal), span)
+    key_start -= offset
+    key_name = _Name(written_key, _new_span(Span, (file, line, key_start, line, key_end - offset)))
     return _Argument(key_name, node, _new_span(Span, (file, line, key_start, line, end - offset)))
 
 
