@@ -97,15 +97,15 @@ def line_statement(
     return None if node is None else ("transition", node, match.end())
 
 
-_Name = ast.positional(ast.Name)
-_CallableRef = ast.positional(ast.CallableRef)
-_Argument = ast.positional(ast.Argument)
-_String = ast.positional(ast.String)
-_Number = ast.positional(ast.Number)
-_Constant = ast.positional(ast.Constant)
-_ActionDecl = ast.positional(ast.ActionDecl)
-_Endpoint = ast.positional(ast.Endpoint)
-_Transition = ast.positional(ast.Transition)
+_Name = ast.new_name
+_CallableRef = ast.new_callable_ref
+_Argument = ast.new_argument
+_String = ast.new_string
+_Number = ast.new_number
+_Constant = ast.new_constant
+_ActionDecl = ast.new_action_decl
+_Endpoint = ast.new_endpoint
+_Transition = ast.new_transition
 
 
 def continued(text: str, position: int) -> bool:

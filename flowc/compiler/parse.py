@@ -193,7 +193,7 @@ def _token_span(token: Token, file: str) -> Span:
 
 
 _new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
-_Condition = ast.positional(ast.Condition)
+_Condition = ast.new_condition
 _VALUE_TOKENS = frozenset({"NAME", "NUMBER", "STRING", "CONDITION", "CASCADE_MODE"})
 
 

@@ -96,3 +96,45 @@ def test_positional_refuses_the_wrong_number_of_values():
         ast.positional(ast.MapSettings)(1, 2)
     with pytest.raises(TypeError):
         ast.positional(ast.ActionDecl)(1, 2)
+
+
+DRAFTED = [
+    (ast.new_name, ast.Name),
+    (ast.new_callable_ref, ast.CallableRef),
+    (ast.new_argument, ast.Argument),
+    (ast.new_string, ast.String),
+    (ast.new_number, ast.Number),
+    (ast.new_constant, ast.Constant),
+    (ast.new_action_decl, ast.ActionDecl),
+    (ast.new_endpoint, ast.Endpoint),
+    (ast.new_transition, ast.Transition),
+    (ast.new_condition, ast.Condition),
+]
+
+
+@pytest.mark.parametrize(("build", "cls"), DRAFTED, ids=lambda c: getattr(c, "__name__", ""))
+def test_drafted_builders_build_the_node_init_builds(build, cls):
+    """The drafted builders (a mutable twin's slots set, then ``__class__`` assigned) set every
+    field in order: the same type, fields, repr and hash as ``cls(*values)``; frozen, without a
+    ``__dict__``, and no draft left behind."""
+    values = [f"v{index}" for index, _ in enumerate(dataclasses.fields(cls))]
+    node = build(*values)
+    expected = cls(*values)
+    assert type(node) is cls
+    assert [getattr(node, f.name) for f in dataclasses.fields(cls)] == values
+    assert repr(node) == repr(expected) and node == expected and hash(node) == hash(expected)
+    assert not hasattr(node, "__dict__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(node, dataclasses.fields(cls)[0].name, "other")
+
+
+@pytest.mark.parametrize("cls", NODE_CLASSES, ids=lambda c: c.__name__)
+def test_a_draft_class_has_the_layout_of_its_node_class(cls):
+    """What makes the ``__class__`` assignment legal; CPython refuses it between layouts that
+    differ, as it does here for a draft with one slot fewer."""
+    draft = ast.draft_class(cls)()
+    draft.__class__ = cls
+    assert type(draft) is cls
+    fewer = type("Fewer", cls.__bases__, {"__slots__": cls.__slots__[1:]})()
+    with pytest.raises(TypeError):
+        fewer.__class__ = cls
