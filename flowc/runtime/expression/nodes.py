@@ -114,8 +114,16 @@ class Expression:
             from flowc.runtime.expression.evaluator import compile_node
 
             value: Any = compile_node(self)
-        elif name == "reads":
-            value = tuple(dict.fromkeys(n.id for n in walk(self) if type(n) is Name))
+        elif name == "reads":  # ``walk``'s pre-order, without its generators (once per node)
+            names: list[str] = []
+            stack: list[Expression] = [self]
+            while stack:
+                node = stack.pop()
+                if type(node) is Name:
+                    names.append(node.id)  # type: ignore[attr-defined]
+                else:
+                    stack.extend(reversed(node.children()))
+            value = tuple(dict.fromkeys(names))
         else:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         object.__setattr__(self, name, value)
