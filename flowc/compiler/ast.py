@@ -21,6 +21,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from flowc.errors import Span
 from flowc.runtime.expression import Expression
+from flowc.runtime.expression.nodes import draft_class
 
 NOWHERE = Span("<generated>", 1, 1)
 
@@ -784,11 +785,6 @@ def positional(cls: type[_T]) -> Callable[..., _T]:
 # builds: same type, fields, equality, hash and repr, frozen from then on. A two-field node costs
 # 1.8k instructions this way (2.6k through ``positional``, 4.2k through ``__init__``), an
 # ``ActionDecl`` 2.3k (6.1k, 12.1k). ``test_ast.py`` compares each with ``__init__``.
-
-
-def draft_class(cls: type) -> type:
-    """A mutable class whose instances have exactly the layout of ``cls``'s."""
-    return type(f"{cls.__name__}Draft", cls.__bases__, {"__slots__": cls.__slots__})  # type: ignore[attr-defined]
 
 
 _NameDraft = draft_class(Name)

@@ -415,16 +415,16 @@ def walk(node: Expression) -> Iterator[Expression]:
 # the same way.
 
 
-def _draft_class(cls: type) -> type:
+def draft_class(cls: type) -> type:
     """A mutable class whose instances have exactly the layout of ``cls``'s."""
     return type(f"{cls.__name__}Draft", cls.__bases__, {"__slots__": cls.__slots__})  # type: ignore[attr-defined]
 
 
-_NameDraft = _draft_class(Name)
-_LiteralDraft = _draft_class(Literal)
-_UnaryDraft = _draft_class(Unary)
-_CompareDraft = _draft_class(Compare)
-_BoolOpDraft = _draft_class(BoolOp)
+_NameDraft = draft_class(Name)
+_LiteralDraft = draft_class(Literal)
+_UnaryDraft = draft_class(Unary)
+_CompareDraft = draft_class(Compare)
+_BoolOpDraft = draft_class(BoolOp)
 
 
 def checked_name(id: str, span: Span) -> Name:
