@@ -16,11 +16,20 @@ import importlib
 import json
 import os
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flowc.compiler.value_types import (
+    CONTAINERS,
+    SCALARS,
+    ModelLookup,
+    TypeProblem,
+    describe_value,
+    example_value,
+    type_problem,
+)
 from flowc.errors import Diagnostic, FlowError, FlowSyntaxError, Related, Span
 
 F_UNREADABLE_FLOW = "F101"
@@ -176,26 +185,6 @@ def given_state(args: argparse.Namespace) -> dict[str, GivenValue]:
     return values
 
 
-def describe_value(value: Any) -> str:
-    """A JSON value in words: ``the string 'x'``, ``the integer 3``, ``a list of 2 items``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {json.dumps(value)}"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the string {shown!r}"
-    if isinstance(value, list):
-        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a {type(value).__name__}"
-
-
 def did_you_mean(name: str, known: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return close[0] if close else None
@@ -207,25 +196,6 @@ def listing(names: Sequence[str], limit: int = 12) -> str:
 
 
 # ---- state values against the flow's schema ---------------------------------------------------
-
-ModuleLookup = Callable[[str], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TypeProblem:
-    """Where in a value the type first fails (``xs[1]``), what it found, what it expected."""
-
-    path: str
-    found: str
-    expected: str
-
-
-SCALARS: dict[str, Callable[[Any], bool]] = {
-    "str": lambda v: isinstance(v, str),
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "bool": lambda v: isinstance(v, bool),
-}
 
 
 def declared_fields(ir: Any) -> dict[str, tuple[Any, Any]]:
@@ -258,7 +228,8 @@ def resolve_state(
         value = item.value
         if item.text is not None and takes_text(spec.type, value):
             value = item.text
-        problem = type_problem(value, spec.type, key, model_lookup(meta, import_python))
+        model_of = model_lookup(meta, import_python)
+        problem = type_problem(value, spec.type, key, model_of, json_keys=True)
         if problem is None:
             values[key] = value
         else:
@@ -277,78 +248,7 @@ def takes_text(ref: Any, value: Any) -> bool:
     return name == "str" and not isinstance(value, str)
 
 
-def type_problem(value: Any, ref: Any, path: str, model_of: ModuleLookup) -> TypeProblem | None:
-    """Why ``value`` is not of the declared type ``ref``, or ``None`` when it is."""
-    name = ref.name.value
-    args = ref.args
-    if name == "any":
-        return None
-    if name == "optional":
-        return None if value is None or not args else type_problem(value, args[0], path, model_of)
-    if name in SCALARS:
-        ok = SCALARS[name](value)
-        return None if ok else TypeProblem(path, describe_value(value), name)
-    if name == "list":
-        if not isinstance(value, list):
-            return TypeProblem(path, describe_value(value), str(ref))
-        for index, item in enumerate(value):
-            found = args and type_problem(item, args[0], f"{path}[{index}]", model_of)
-            if found:
-                return found
-        return None
-    if name == "dict":
-        if not isinstance(value, dict):
-            return TypeProblem(path, describe_value(value), str(ref))
-        for key, item in value.items():
-            if len(args) == 2:
-                key_value = key if args[0].name.value in ("str", "any") else parse_value(key)
-                found = type_problem(key_value, args[0], f"a key of {path}", model_of)
-                found = found or type_problem(item, args[1], f"{path}[{key!r}]", model_of)
-                if found:
-                    return found
-        return None
-    return model_problem(value, name, path, model_of)
-
-
-def model_problem(value: Any, name: str, path: str, model_of: ModuleLookup) -> TypeProblem | None:
-    """A value for an imported type: validated by pydantic (a ``BaseModel``), by value (an
-    ``Enum``); other classes, and models that cannot be imported, are not checked."""
-    model = model_of(name)
-    if model is None:
-        return None
-    validate = getattr(model, "model_validate", None)
-    if callable(validate):
-        try:
-            validate(value)
-        except Exception as error:  # pydantic's ValidationError; any failure means "not valid"
-            return TypeProblem(
-                path, f"{describe_value(value)} ({first_pydantic_error(error)})", name
-            )
-        return None
-    import enum
-
-    if isinstance(model, type) and issubclass(model, enum.Enum):
-        try:
-            model(value)
-        except ValueError:
-            choices = ", ".join(json.dumps(m.value, default=repr) for m in model)
-            return TypeProblem(path, f"{describe_value(value)} (one of {choices})", name)
-    return None
-
-
-def first_pydantic_error(error: Exception) -> str:
-    errors = getattr(error, "errors", None)
-    try:
-        first = errors()[0] if callable(errors) else None
-    except Exception:  # not pydantic's error after all
-        first = None
-    if not first:
-        return str(error).splitlines()[0]
-    where = ".".join(str(part) for part in first.get("loc", ()))
-    return f"{where}: {first.get('msg', '')}" if where else str(first.get("msg", ""))
-
-
-def model_lookup(meta: Any, import_python: bool) -> ModuleLookup:
+def model_lookup(meta: Any, import_python: bool) -> ModelLookup:
     """Finds an imported type by the name the .flow file uses (``None``: cannot tell)."""
     from flowc.compiler.ir import PythonImport
 
@@ -366,36 +266,19 @@ def model_lookup(meta: Any, import_python: bool) -> ModuleLookup:
     return lookup
 
 
-def example_value(ref: Any) -> Any:
-    """A JSON value of type ``ref``, for hints."""
-    name = ref.name.value
-    args = ref.args
-    examples = {"str": "text", "int": 3, "float": 0.5, "bool": True, "any": 1}
-    if name in examples:
-        return examples[name]
-    if name == "optional" and args:
-        return example_value(args[0])
-    if name == "list":
-        return [example_value(args[0])] if args else []
-    if name == "dict" and len(args) == 2:
-        key = example_value(args[0])
-        return {key if isinstance(key, str) else json.dumps(key): example_value(args[1])}
-    return {}
-
-
 def state_type_error(key: str, item: GivenValue, spec: Any, problem: TypeProblem) -> Diagnostic:
     declared = str(spec.type)
     if problem.path == key:
-        detail = f"got {problem.found}"
+        detail = f"got {problem.found()}"
     else:
-        detail = f"but {problem.path} is {problem.found} (expected {problem.expected})"
+        detail = f"but {problem.path} is {problem.found()} (expected {problem.expected})"
     example = example_value(spec.type)
     if item.text is None:
         fix = f'write e.g. "{key}": {json.dumps(example)} in the state file'
     else:
         shown = example if isinstance(example, str) else json.dumps(example)
         fix = f"write e.g. --state {shlex.quote(f'{key}={shown}')}"
-    if spec.type.name.value not in (SCALARS.keys() | {"list", "dict", "optional", "any"}):
+    if spec.type.name.value not in (*SCALARS, *CONTAINERS):
         fix = f"give {key} a value that {declared} accepts"
     span = spec.type.span if spec.type.span.file == spec.span.file else spec.span
     return Diagnostic(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from flowc.compiler.checks.conditions import check_conditions
 from flowc.compiler.checks.dataflow import check_dataflow
 from flowc.compiler.checks.dead_ends import check_dead_ends
+from flowc.compiler.checks.defaults import check_defaults
 from flowc.compiler.checks.entry import check_entry
 from flowc.compiler.checks.facts import flow_facts
 from flowc.compiler.checks.imported import PythonObjects
@@ -44,6 +45,7 @@ CHECKS: tuple[Check, ...] = (
     check_dataflow,
     check_maps,
     check_conditions,
+    check_defaults,
     check_unused,
 )
 PYTHON_CHECKS: tuple[Check, ...] = (check_python,)

@@ -24,6 +24,7 @@ CHECK_FILES = (
     "dataflow",
     "maps",
     "conditions",
+    "defaults",
     "unused",
     "python",
     "lowering",
@@ -65,3 +66,10 @@ def test_a_callables_own_declaration_counts_only_when_the_checks_may_import() ->
     ir = lower(parse_or_raise(case.program, str(case.file)))
     assert [d.code for d in run_checks(ir, import_python=True)] == ["F301"]
     assert run_checks(ir, import_python=False) == []  # unknown without importing: none declared
+
+
+def test_a_model_or_enum_default_is_validated_only_when_the_checks_may_import() -> None:
+    (case,) = [c for c in load_cases("python") if c.title.startswith("a model default pydantic")]
+    ir = lower(parse_or_raise(case.program, str(case.file)))
+    assert [d.code for d in run_checks(ir, import_python=True)] == ["F312", "F312"]
+    assert run_checks(ir, import_python=False) == []  # the classes are unknown without importing
