@@ -26,7 +26,6 @@ from flowc.compiler.ir import (
     ActionNode,
     BoundArg,
     CallableSpec,
-    ConditionSpec,
     Declaration,
     EntryNode,
     ExecutorSpec,
@@ -38,7 +37,6 @@ from flowc.compiler.ir import (
     Import,
     IRNode,
     ItemsFromInput,
-    ItemsFromState,
     ItemsLiteral,
     ItemSource,
     ItemsRange,
@@ -53,8 +51,20 @@ from flowc.compiler.ir import (
     RetrySpec,
     StateFieldSpec,
     TaskKeySpec,
-    Transition,
     UnknownNode,
+    new_action_node,
+    new_bound_arg,
+    new_callable_spec,
+    new_condition_spec,
+    new_items_from_state,
+    new_key,
+    new_map_branch,
+    new_map_items,
+    new_map_node,
+    new_map_options,
+    new_reduce_spec,
+    new_retry_spec,
+    new_transition,
 )
 from flowc.compiler.parse import parse_file
 from flowc.errors import Diagnostic, Related, Span
@@ -302,7 +312,7 @@ class _FileLowerer:
 
     def _lower_action(self, decl: ast.ActionDecl, scope: _Scope) -> ActionNode:
         args = _bound_args(decl.args)
-        node = ActionNode(  # positional (name, callable, span, args, reads, writes, inputs)
+        node = new_action_node(  # positional (name, callable, span, args, reads, writes, inputs)
             decl.name.value,
             self._callable(decl.target),
             decl.span,
@@ -319,16 +329,16 @@ class _FileLowerer:
 
     def _callable(self, ref: ast.CallableRef) -> CallableSpec:
         if ref.module is not None:
-            return CallableSpec(ref.module, ref.name, ref.qualified, ref.span)
+            return new_callable_spec(ref.module, ref.name, ref.qualified, ref.span)
         imported = self.python.get(ref.name)
         if imported is None:
-            return CallableSpec(None, ref.name, ref.name, ref.span)
-        return CallableSpec(imported.module, imported.name, ref.name, ref.span)
+            return new_callable_spec(None, ref.name, ref.name, ref.span)
+        return new_callable_spec(imported.module, imported.name, ref.name, ref.span)
 
     # -- maps --
 
     def _lower_map(self, decl: ast.MapDecl, scope: _Scope) -> MapNode:
-        return MapNode(
+        return new_map_node(
             name=decl.name.value,
             map_kind=decl.kind,
             branches=tuple(self._branch(b, scope) for b in decl.branches),
@@ -352,8 +362,8 @@ class _FileLowerer:
         elif declared is None:
             spec = self._callable(target)
             if spec.resolved:
-                step = ActionNode(branch.name, spec, branch.span, args)
-        return MapBranch(branch.name, target.qualified, step, branch.span, args)
+                step = new_action_node(branch.name, spec, branch.span, args)
+        return new_map_branch(branch.name, target.qualified, step, branch.span, args)
 
     def _options(self, options: tuple[ast.MapOption, ...]) -> MapOptions:
         values: dict[str, object] = {}
@@ -395,7 +405,7 @@ class _FileLowerer:
                 case ast.Persister(mode=mode):
                     values["persister"] = mode
                     spans.append(("persister", option.span))
-        return MapOptions(**values, spans=tuple(spans))  # type: ignore[arg-type]
+        return new_map_options(**values, spans=tuple(spans))  # type: ignore[arg-type]
 
     def _executor(self, option: ast.Executor) -> ExecutorSpec:
         target = option.target
@@ -409,8 +419,10 @@ class _FileLowerer:
         args = None if reduce.args is None else tuple(_reducer_arg(a) for a in reduce.args)
         targets = _keys(reduce.targets)
         if reduce.builtin:
-            return ReduceSpec(targets, reduce.span, builtin=reduce.reducer.name, args=args)
-        return ReduceSpec(targets, reduce.span, callable=self._callable(reduce.reducer), args=args)
+            return new_reduce_spec(targets, reduce.span, builtin=reduce.reducer.name, args=args)
+        return new_reduce_spec(
+            targets, reduce.span, callable=self._callable(reduce.reducer), args=args
+        )
 
     # -- transitions --
 
@@ -429,7 +441,7 @@ class _FileLowerer:
             condition = None
             if transition.condition is not None:  # a chain takes none: one arrow carries it
                 written = transition.condition
-                condition = ConditionSpec(written.expression, written.text, written.span)
+                condition = new_condition_spec(written.expression, written.text, written.span)
             path = transition.path
             source = path[0]
             source_name = source.name
@@ -443,7 +455,9 @@ class _FileLowerer:
                 orders[source_name] = order + 1
                 start, stop = source.span, target.span  # (file, line, col, end_line, end_col)
                 span = _new_span(Span, (file, start[1], start[2], stop[3], stop[4]))
-                add_edge(source_name, target_name, order, edge=Transition(order, span, condition))
+                add_edge(
+                    source_name, target_name, order, edge=new_transition(order, span, condition)
+                )
                 source, source_name = target, target_name
 
     def _add_endpoint(self, ir: FlowIR, endpoint: ast.Endpoint, scope: _Scope) -> None:
@@ -485,7 +499,7 @@ def _rebind(
     ``own``'s reads/writes/inputs replace the base's where ``own`` declares them."""
     merged = {arg.name: arg for arg in base.args}
     merged.update({arg.name: arg for arg in args})
-    return ActionNode(
+    return new_action_node(
         name=name,
         callable=base.callable,
         span=span,
@@ -504,7 +518,7 @@ def _keys(names: tuple[ast.Name, ...]) -> tuple[Key, ...]:
         return ()  # most actions declare no inputs
     keys = []
     for name in names:
-        keys.append(Key(name.value, name.span))
+        keys.append(new_key(name.value, name.span))
     return tuple(keys)
 
 
@@ -513,7 +527,7 @@ def _bound_args(arguments: tuple[ast.Argument, ...]) -> tuple[BoundArg, ...]:
         return ()
     bound = []  # a plain loop, as in ``_keys``
     for argument in arguments:
-        bound.append(BoundArg(argument.name.value, argument.value, argument.span))
+        bound.append(new_bound_arg(argument.name.value, argument.value, argument.span))
     return tuple(bound)
 
 
@@ -525,19 +539,19 @@ def _items(clause: ast.ForClause) -> MapItems:
     source: ItemSource
     match clause.source:
         case ast.StateItems(key=key):
-            source = ItemsFromState(Key(key.value, key.span), clause.source.span)
+            source = new_items_from_state(new_key(key.value, key.span), clause.source.span)
         case ast.InputItems(input=name):
-            source = ItemsFromInput(Key(name.value, name.span), clause.source.span)
+            source = ItemsFromInput(new_key(name.value, name.span), clause.source.span)
         case ast.LiteralItems(items=items):
             source = ItemsLiteral(items, clause.source.span)
         case ast.RangeItems(start=start, stop=stop, step=step):
             source = ItemsRange(start, stop, step, clause.source.span)
-    return MapItems(Key(clause.var.value, clause.var.span), source, clause.span)
+    return new_map_items(new_key(clause.var.value, clause.var.span), source, clause.span)
 
 
 def _retry(option: ast.Retry) -> RetrySpec:
     jitter = option.jitter
-    return RetrySpec(
+    return new_retry_spec(
         option.attempts,
         option.span,
         backoff_seconds=option.backoff.seconds if option.backoff else None,

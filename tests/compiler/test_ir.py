@@ -8,6 +8,7 @@ import inspect
 import networkx as nx
 import pytest
 
+from flowc.compiler import ir as ir_module
 from flowc.compiler.ir import (
     ENTRY,
     HALT,
@@ -70,59 +71,61 @@ def test_node_and_edge_attributes_are_frozen_dataclasses(ir: FlowIR) -> None:
         edge.order = 3  # type: ignore[misc]
 
 
-HAND_WRITTEN_INIT = [
-    Key, CallableSpec, BoundArg, ActionNode, Transition, ConditionSpec, MapBranch, ItemsFromState,
-    MapItems, RetrySpec, ReduceSpec, MapNode,
-]  # fmt: skip
+DRAFTED = [
+    (ir_module.new_key, Key),
+    (ir_module.new_callable_spec, CallableSpec),
+    (ir_module.new_bound_arg, BoundArg),
+    (ir_module.new_action_node, ActionNode),
+    (ir_module.new_map_branch, MapBranch),
+    (ir_module.new_items_from_state, ItemsFromState),
+    (ir_module.new_map_items, MapItems),
+    (ir_module.new_retry_spec, RetrySpec),
+    (ir_module.new_map_options, MapOptions),
+    (ir_module.new_reduce_spec, ReduceSpec),
+    (ir_module.new_map_node, MapNode),
+    (ir_module.new_condition_spec, ConditionSpec),
+    (ir_module.new_transition, Transition),
+]
 
 
-@pytest.mark.parametrize("kind", HAND_WRITTEN_INIT)
-def test_hand_written_constructors_take_every_init_field_as_the_generated_ones_would(
-    kind: type,
-) -> None:
-    """These classes set their slots in their own ``__init__`` (for speed): it must take the
-    same parameters, with the same defaults, as the one ``dataclass`` would generate, set every
-    field, and leave the instances frozen."""
-    empty = inspect.Parameter.empty
-    expected = [
-        (f.name, empty if f.default is dataclasses.MISSING else f.default)
-        for f in dataclasses.fields(kind)
-        if f.init
+def test_every_draft_builder_is_tested() -> None:
+    """A ``new_*`` builder added to ir.py without a row in ``DRAFTED`` fails here."""
+    builders = {name for name in vars(ir_module) if name.startswith("new_")}
+    assert builders == {build.__name__ for build, _ in DRAFTED}
+
+
+@pytest.mark.parametrize(("build", "cls"), DRAFTED, ids=lambda c: getattr(c, "__name__", ""))
+def test_draft_builders_take_the_parameters_of_the_dataclass_init(build, cls) -> None:
+    """Same parameter names, order and defaults as the ``__init__`` ``dataclass`` generates."""
+    assert [(p.name, p.default) for p in inspect.signature(build).parameters.values()] == [
+        (p.name, p.default) for p in inspect.signature(cls).parameters.values()
     ]
-    given = list(inspect.signature(kind).parameters.values())
-    assert [(p.name, p.default) for p in given] == expected
-    span = Span("t.flow", 1, 1)
-    values = {p.name: f"v{n}" for n, p in enumerate(given)} | {"span": span}
-    made = kind(**values)
-    for name, value in values.items():
-        assert getattr(made, name) == value
-    assert made == kind(**values) and hash(made) == hash(kind(**values))
-    assert dataclasses.replace(made, span=Span("u.flow", 2, 2)).span.file == "u.flow"
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        made.span = span  # type: ignore[misc]
-    assert ActionNode("a", CallableSpec(None, "f", "f", span), span).kind is NodeKind.ACTION
 
 
-@pytest.mark.parametrize("kind", [*HAND_WRITTEN_INIT, MapOptions])
-def test_hand_written_constructors_set_the_fields_they_do_not_take_to_their_defaults(
-    kind: type,
-) -> None:
-    """``kind`` (a node's ``NodeKind``) is no parameter: the ``__init__`` sets it all the same;
-    positional arguments land in field order; defaults are the fields' (``MapOptions`` has no
-    ``span``, so the test above leaves it to this one)."""
+@pytest.mark.parametrize(("build", "cls"), DRAFTED, ids=lambda c: getattr(c, "__name__", ""))
+def test_draft_builders_build_what_the_dataclass_init_builds(build, cls) -> None:
+    """Each value lands in its own field, positionally and by keyword; the fields the builder
+    does not take (a node's ``kind``) and those left to their defaults are the class's; same
+    type, repr, equality and hash as ``cls(...)``; frozen, without a ``__dict__``; and
+    ``dataclasses.replace`` still works."""
     span = Span("t.flow", 1, 1)
-    taken = [f for f in dataclasses.fields(kind) if f.init]
-    given = list(inspect.signature(kind).parameters.values())
-    assert [(p.name, p.default) for p in given] == [
-        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
-        for f in taken
-    ]
-    made = kind(*[span if f.name == "span" else f"v{n}" for n, f in enumerate(taken)])
-    for n, item in enumerate(taken):
-        assert getattr(made, item.name) == (span if item.name == "span" else f"v{n}")
-    for item in dataclasses.fields(kind):
-        if not item.init:
-            assert getattr(made, item.name) == item.default
+    taken = [f for f in dataclasses.fields(cls) if f.init]
+    values = [span if f.name == "span" else f"v{n}" for n, f in enumerate(taken)]
+    expected = cls(*values)
+    for made in (build(*values), build(**{f.name: v for f, v in zip(taken, values, strict=True)})):
+        assert type(made) is cls
+        assert [getattr(made, f.name) for f in taken] == values
+        for item in dataclasses.fields(cls):
+            assert getattr(made, item.name) == getattr(expected, item.name)
+        assert repr(made) == repr(expected) and made == expected and hash(made) == hash(expected)
+        assert not hasattr(made, "__dict__")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, taken[0].name, "other")
+        moved = dataclasses.replace(made, **{taken[0].name: "other"})
+        assert getattr(moved, taken[0].name) == "other" and type(moved) is cls
+    required = [f for f in taken if f.default is dataclasses.MISSING]
+    least = [span if f.name == "span" else f"v{n}" for n, f in enumerate(required)]
+    assert build(*least) == cls(*least) and repr(build(*least)) == repr(cls(*least))
 
 
 def test_accessors_give_entry_halts_steps_and_ordered_arrows(ir: FlowIR) -> None:
