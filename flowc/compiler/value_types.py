@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +150,7 @@ def first_pydantic_error(error: Exception) -> str:
 
 
 def example_value(ref: TypeRef) -> Any:
-    """A value of type ``ref`` (JSON-shaped), for hints."""
+    """A value of type ``ref``, for hints (``json.dumps`` writes its keys as JSON text)."""
     name = ref.name.value
     args = ref.args
     examples = {"str": "text", "int": 3, "float": 0.5, "bool": True, "any": 1}
@@ -162,5 +162,5 @@ def example_value(ref: TypeRef) -> Any:
         return [example_value(args[0])] if args else []
     if name == "dict" and len(args) == 2:
         key = example_value(args[0])
-        return {key if isinstance(key, str) else json.dumps(key): example_value(args[1])}
+        return {key if isinstance(key, Hashable) else "key": example_value(args[1])}
     return {}
