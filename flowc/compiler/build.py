@@ -11,8 +11,8 @@ How each IR node becomes runtime objects:
   the ``@action``'s own declaration when the file declares none; ``Action`` instances and
   subclasses are used as they are; bound arguments through ``bind``, the name through
   ``with_name``;
-- a map: an instance of a ``MapStates`` / ``MapActions`` / ``MapActionsAndStates`` subclass made
-  for it (``flowc.compiler.map_classes``) carrying its ``MapOptions`` and reducers;
+- a map: an instance of a ``MapStates`` / ``MapActions`` / ``MapActionsAndStates`` subclass (one
+  per map shape and build, ``flowc.compiler.map_classes``) carrying its ``MapOptions`` and reducers;
 - a graph: a ``RunnableGraph`` (as a map branch), or, used as a step, a one-branch ``MapActions``
   that runs it as a child application and writes back what its actions write;
 - transitions, in order; ``x -> end`` stops the run there (an arrow tried after a conditional
@@ -50,6 +50,7 @@ from flowc.compiler.map_classes import (
     BranchLabel,
     Items,
     MapProgress,
+    MapShape,
     ReduceStep,
     Reduction,
     make_graph_step,
@@ -139,6 +140,7 @@ class _Builder:
         self.actions: dict[int, Action] = {}
         self.runnables: dict[int, RunnableGraph] = {}
         self.targets: dict[int, FunctionTarget | None] = {}
+        self.map_classes: dict[MapShape, type] = {}
 
     # -- python objects --
 
@@ -286,6 +288,7 @@ class _Builder:
             persister_off=node.options.persister == "none",
             origin=node.span,
             progress=self.progress,
+            classes=self.map_classes,
         )
 
     def branch(self, step: ActionNode | GraphNode | None, name: str, span: Span) -> Any:

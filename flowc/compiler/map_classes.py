@@ -1,9 +1,12 @@
 """The parallel-action classes the build makes for ``.flow`` maps and graph steps.
 
 Each ``map`` block becomes an instance of a subclass of ``MapStates`` / ``MapActions`` /
-``MapActionsAndStates`` made for it (named after the map), whose class attributes carry the
-map's ``MapOptions``, its reads/writes and its reducers, exactly what a hand-written subclass of
-the reference page would hold. ``emit.py`` writes the same classes out as source.
+``MapActionsAndStates`` whose attributes carry the map's ``MapOptions``, its reads/writes, its
+branches and its reducers, what a hand-written subclass of the reference page would hold as class
+attributes. The build makes one such class per map *shape* (kind, items, ``tracker none``,
+``persister none``: what decides how the map behaves) and sets each map's data on its instance;
+``emit.py`` writes one class per map out as source (named after the map), which runs the same. A
+graph used as a step gets a class of its own (named after the graph).
 
 Two things are added for ``flowc run``: every failed branch's exception gets a note naming the
 branch — its position, its item and, for a graph, the graph and its ``.flow`` line — so the
@@ -32,6 +35,7 @@ __all__ = [
     "class_name",
     "make_graph_step",
     "make_map",
+    "map_class",
 ]
 
 
@@ -90,10 +94,132 @@ _BASES: dict[str, type] = {
     "product": MapActionsAndStates,
 }
 
+MapShape = tuple[str, bool, bool, bool]
+"""What a built map's class depends on: ``(kind, has items, tracker off, persister off)``."""
 
-def class_name(map_name: str) -> str:
-    """``try_all`` → ``TryAll``: the class made for a map."""
-    return "".join(part[:1].upper() + part[1:] for part in map_name.split("_") if part) or "Map"
+
+class _BuiltMap:
+    """What every map the build makes does, over the map's own data, which ``make_map`` sets on
+    the instance: its branches, their labels, its items, its reduction and its progress
+    listener. The class says how the map behaves, the instance what it maps over; so a build
+    makes one class per shape (``map_class``), not one per map (``type()`` of a map class cost
+    more than all the rest of making a map)."""
+
+    _branches: list[Any]
+    _labels: tuple[BranchLabel, ...]
+    _items: Items | None
+    _reduction: Reduction
+    _map_reads: list[str]
+    _map_writes: list[str]
+    _input_names: list[str]
+    _optional_inputs: list[str]
+    _flowc_progress: MapProgress | None
+
+    @property
+    def reads(self) -> list[str]:
+        return self._map_reads
+
+    @property
+    def writes(self) -> list[str]:
+        return self._map_writes
+
+    @property
+    def inputs(self) -> tuple[list[str], list[str]]:
+        return [*self._input_names, "__context"], self._optional_inputs
+
+    def tasks(self, state: Any, context: Any, inputs: dict[str, Any]) -> Iterator[Any]:
+        progress = self._flowc_progress
+        tasks = MapActionsAndStates.tasks(self, state, context, inputs)  # type: ignore[arg-type]
+        if progress is None:
+            yield from tasks
+            return
+        name = self.name  # type: ignore[attr-defined]
+        limit = self.options.max_concurrency  # type: ignore[attr-defined]
+        progress.map_started(name, self._flowc_total(state, inputs), limit)
+        for task in tasks:
+            progress.branch_started(name)
+            yield task
+
+    def reduce(self, state: Any, states: Iterable[Any]) -> Any:
+        result = self._reduction.apply(state, states)
+        if self._flowc_progress is not None:
+            self._flowc_progress.map_finished(self.name)  # type: ignore[attr-defined]
+        return result
+
+    def on_branch_complete(self, outcome: Any) -> None:
+        _branch_complete(self, self._labels, self._items, outcome)
+
+    def _flowc_total(self, state: Any, inputs: dict[str, Any]) -> int | None:
+        """How many branches the map will run (``None`` when its items do not say)."""
+        items = self._items
+        if items is None:
+            return len(self._branches)
+        try:
+            values = items.values(state, inputs)
+        except Exception:  # the map itself will report a missing key or input
+            return None
+        return len(values) * len(self._branches) if hasattr(values, "__len__") else None
+
+
+class _OneBranch:
+    """A map over states: its one branch."""
+
+    _branches: list[Any]
+
+    def action(self, state: Any, inputs: dict[str, Any]) -> Any:
+        return self._branches[0]
+
+
+class _Branches:
+    """A map over actions: its branches, in ``.flow`` order."""
+
+    _branches: list[Any]
+
+    def actions(self, state: Any, context: Any, inputs: dict[str, Any]) -> Iterator[Any]:
+        return iter(self._branches)
+
+
+class _ItemStates:
+    """A map with items: one state per item, the item bound to the items' variable."""
+
+    _items: Items
+
+    def states(self, state: Any, context: Any, inputs: dict[str, Any]) -> Iterator[Any]:
+        var, values = self._items.var, self._items.values
+        return (state.update(**{var: value}) for value in values(state, inputs))
+
+
+class _NoTracker:
+    """``tracker none``: the branches are not tracked."""
+
+    def tracker(self, context: Any = None) -> Any:
+        return None
+
+
+class _NoPersister:
+    """``persister none``: the branches are neither saved nor loaded."""
+
+    def state_persister(self, **kwargs: Any) -> Any:
+        return None
+
+    def state_initializer(self, **kwargs: Any) -> Any:
+        return None
+
+
+def map_class(shape: MapShape) -> type:
+    """The class of the maps of one shape: ``FlowMapStates`` etc., the kind's runtime class with
+    the behaviour the shape asks for. It overrides ``tracker`` / ``state_persister`` only when
+    they are off, as the runtime tells a map whose children cascade by its class."""
+    kind, has_items, tracker_off, persister_off = shape
+    base = _BASES[kind]
+    mixins: list[type] = [_BuiltMap, _OneBranch if kind == "states" else _Branches]
+    if has_items:
+        mixins.append(_ItemStates)
+    if tracker_off:
+        mixins.append(_NoTracker)
+    if persister_off:
+        mixins.append(_NoPersister)
+    return type(f"Flow{base.__name__}", (*mixins, base), {})
 
 
 def make_map(
@@ -111,40 +237,38 @@ def make_map(
     persister_off: bool,
     origin: Span,
     progress: MapProgress | None,
+    classes: dict[MapShape, type],
 ) -> Any:
-    """An instance of a new subclass of the map kind's runtime class."""
-    base = _BASES[kind]
+    """A map: an instance of its shape's class carrying the map's data. ``classes`` holds one
+    build's classes by shape; a shape's class is made on its first map."""
+    shape = (kind, items is not None, tracker_off, persister_off)
+    cls = classes.get(shape)
+    if cls is None:
+        cls = classes[shape] = map_class(shape)
     branch_list = list(branches)
     input_names = [items.input_name] if items is not None and items.input_name else []
-    optional = [n for n in branch_inputs(branch_list) if n not in input_names]
-    namespace: dict[str, Any] = {
-        "_name": name,
-        "origin": origin,
-        "options": options,
-        "reads": list(reads),
-        "writes": list(writes),
-        "inputs": property(lambda self: ([*input_names, "__context"], optional)),
-        "reduce": lambda self, state, states: _reduce(self, reduction, state, states),
-        "on_branch_complete": lambda self, outcome: _branch_complete(self, labels, items, outcome),
-        "tasks": _tasks,
-        "_flowc_progress": progress,
-        "_flowc_total": staticmethod(_total(items, len(branch_list))),
-    }
-    if kind == "states":
-        namespace["action"] = lambda self, state, inputs: branch_list[0]
-    else:
-        namespace["actions"] = lambda self, state, context, inputs: iter(branch_list)
-    if items is not None:
-        var, values = items.var, items.values
-        namespace["states"] = lambda self, state, context, inputs: (
-            state.update(**{var: value}) for value in values(state, inputs)
-        )
-    if tracker_off:
-        namespace["tracker"] = lambda self, context=None: None
-    if persister_off:
-        namespace["state_persister"] = lambda self, **kwargs: None
-        namespace["state_initializer"] = lambda self, **kwargs: None
-    return type(class_name(name), (base,), namespace)()
+    made = cls()
+    vars(made).update(
+        _name=name,
+        origin=origin,
+        options=options,
+        _map_reads=list(reads),
+        _map_writes=list(writes),
+        _branches=branch_list,
+        _labels=tuple(labels),
+        _items=items,
+        _reduction=reduction,
+        _input_names=input_names,
+        _optional_inputs=[n for n in branch_inputs(branch_list) if n not in input_names],
+        _flowc_progress=progress,
+    )
+    return made
+
+
+def class_name(map_name: str) -> str:
+    """``try_all`` → ``TryAll``: the class ``emit.py`` writes for a map, and the build makes for
+    a graph used as a step."""
+    return "".join(part[:1].upper() + part[1:] for part in map_name.split("_") if part) or "Map"
 
 
 def make_graph_step(
@@ -173,39 +297,6 @@ def make_graph_step(
     }
     del progress  # a graph step is one branch: no progress bar
     return type(class_name(name), (MapActions,), namespace)()
-
-
-def _total(items: Items | None, branches: int) -> Callable[[Any, dict[str, Any]], int | None]:
-    def count(state: Any, inputs: dict[str, Any]) -> int | None:
-        if items is None:
-            return branches
-        try:
-            values = items.values(state, inputs)
-        except Exception:  # the map itself will report a missing key or input
-            return None
-        return len(values) * branches if hasattr(values, "__len__") else None
-
-    return count
-
-
-def _tasks(self: Any, state: Any, context: Any, inputs: dict[str, Any]) -> Iterator[Any]:
-    progress: MapProgress | None = self._flowc_progress
-    tasks = MapActionsAndStates.tasks(self, state, context, inputs)
-    if progress is None:
-        yield from tasks
-        return
-    name = self.name
-    progress.map_started(name, self._flowc_total(state, inputs), self.options.max_concurrency)
-    for task in tasks:
-        progress.branch_started(name)
-        yield task
-
-
-def _reduce(self: Any, reduction: Reduction, state: Any, states: Iterable[Any]) -> Any:
-    result = reduction.apply(state, states)
-    if self._flowc_progress is not None:
-        self._flowc_progress.map_finished(self.name)
-    return result
 
 
 def _branch_complete(

@@ -182,6 +182,47 @@ def test_map_kinds_become_their_runtime_classes_with_options(flow) -> None:
     assert state["xs"] == [1, 4] and state["louds"] == ["HI", "HI"] and state["n"] == 2
 
 
+def test_maps_of_one_shape_share_a_class_and_keep_their_own_data(flow) -> None:
+    compiled = flow("""
+        from MOD import square, bump
+        state { n: int = 0 }
+        action sq = square reads x writes sq
+        action b = bump reads n writes n
+        map small = sq for x in [1, 2] {
+          max_concurrency 2
+          reduce smalls = collect(sq)
+        }
+        map large = sq for x in [5] {
+          retry 1
+          reduce larges = collect(sq)
+        }
+        map quiet = sq for x in [3] {
+          tracker none
+          persister none
+          reduce quiets = collect(sq)
+        }
+        map both = [b, b(by=10) as b10] { reduce ns = collect(n) }
+        start -> small -> large -> quiet -> both -> end
+    """)
+    app = build_application(compiled.ir)
+    maps = {a.name: a for a in app.graph.actions}
+    small, large, quiet, both = maps["small"], maps["large"], maps["quiet"], maps["both"]
+    assert type(small) is type(large)  # one class per shape, not per map
+    assert len({type(small), type(quiet), type(both)}) == 3
+    assert (small.options.max_concurrency, small.options.retry) == (2, None)
+    assert (large.options.max_concurrency, large.options.retry.attempts) == (None, 2)
+    assert (small.writes, large.writes, both.writes) == (["smalls"], ["larges"], ["ns"])
+    assert small.inputs == (["__context"], []) and both.reads == ["n"]
+    # a shape without `tracker none` / `persister none` keeps the runtime's cascading methods
+    assert type(small).tracker is MapActionsAndStates.tracker
+    assert type(small).state_persister is MapActionsAndStates.state_persister
+    assert quiet.tracker() is None and quiet.state_persister() is None
+    assert quiet.state_initializer() is None
+    _, _, state = app.run()
+    assert (state["smalls"], state["larges"], state["quiets"]) == ([1, 4], [25], [9])
+    assert state["ns"] == [1, 10]
+
+
 def test_a_graph_is_a_map_branch_and_a_step(flow) -> None:
     compiled = flow("""
         from MOD import bump, double
