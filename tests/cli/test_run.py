@@ -110,6 +110,7 @@ def test_a_failing_action_exits_3_with_the_flow_path_and_no_flowc_traceback(
     assert "error[F520]" in result.stderr
     assert "branch 1 of map 'squares' (x=13)" in result.stderr
     assert "caused by ValueError: unlucky" in result.stderr
+    assert "`tolerate 1`" in result.stderr  # how to let the map go on past such a branch
     assert "run_actions.py" in result.stderr and "flowc/runtime" not in result.stderr
     assert result.stdout == ""
 

@@ -54,6 +54,11 @@ class BranchFailure:
         where = f" of map '{map_name}'" if map_name else ""
         hints = [f"the branch's input: {item}"] if item else []
         hints.append("the branch's own exception is this error's __cause__")
+        hints.append(
+            "to let the map reduce without failed branches, tolerate them: `tolerate 1` or "
+            "`tolerate 10%` on a .flow map (`FailurePolicy.tolerate(1)` in Python); `retry 2` "
+            "retries each branch first"
+        )
         error = cls(
             f"{self.describe()}{where} failed after {self.attempts} attempt(s): "
             f"{type(self.error).__name__}: {self.error}",
