@@ -517,6 +517,8 @@ def _run(
     except FlowError as error:
         print(str(error.with_source(compiled.source)), file=sys.stderr)
         return EXIT_ERRORS
+    if args.resume:
+        print(_resume_note(app), file=sys.stderr)
     try:
         _, _, final = app.run(halt_after=args.halt_after or None, inputs=inputs)
     except KeyboardInterrupt:
@@ -547,6 +549,15 @@ def _run(
         print(str(failure), file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _resume_note(app: Any) -> str:
+    """Where a resumed run picks up: at the step after the last one saved (a map's finished
+    branches are not run again), or nowhere, when the saved run had already finished."""
+    upcoming = app.get_next_action()
+    if upcoming is None:
+        return "flowc: this run had already finished; its saved final state follows"
+    return f"flowc: resuming at '{upcoming.name}'; saved steps are not run again"
 
 
 def _failed(app_id: str, persister: Any) -> int:

@@ -151,6 +151,20 @@ def test_persist_then_resume_a_finished_run(project: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {"n": 3}
     assert f"app id {app_id}" in again.stderr
+    assert "this run had already finished" in again.stderr
+
+
+def test_resume_says_where_the_run_picks_up(project: Path) -> None:
+    db = project / "runs.db"
+    first = flowc(
+        "run", "count.flow", "--persist", f"sqlite:{db}", "--halt-after", "b", cwd=project
+    )
+    assert json.loads(first.stdout) == {"n": 1}
+    app_id = first.stderr.split("flowc: app id ")[1].split()[0]
+    again = flowc("run", "count.flow", "--persist", f"sqlite:{db}", "--resume", app_id, cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert "flowc: resuming at 'b'" in again.stderr
+    assert json.loads(again.stdout) == {"n": 3}  # from the saved n=1, not from the default 0
 
 
 def test_track_writes_a_run_directory(project: Path) -> None:
