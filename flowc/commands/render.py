@@ -56,12 +56,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> Any:
     parser.add_argument(
         "--show-state", action="store_true", help="show what each action reads, writes and takes"
     )
-    parser.add_argument("--run", metavar="APP_ID", help="overlay this tracked run")
     parser.add_argument(
-        "--track", metavar="DIR", type=Path, help="the tracking directory the run was stored in"
+        "--run", metavar="APP_ID", help="overlay this tracked run (default: the newest in --track)"
     )
     parser.add_argument(
-        "--project", metavar="NAME", help="tracking project (default: the one holding APP_ID)"
+        "--track",
+        metavar="DIR",
+        type=Path,
+        help="the tracking directory given to flowc run --track: overlay a run stored there",
+    )
+    parser.add_argument(
+        "--project",
+        metavar="NAME",
+        help="tracking project (default: the one holding APP_ID, else the flow's name)",
     )
     parser.add_argument(
         "--renderer",
@@ -88,8 +95,11 @@ def run(args: argparse.Namespace) -> int:
     from flowc.compiler.render import render_dot
     from flowc.runtime.graphviz_backend import check_format, find_renderer, render_source
 
-    if (args.run is None) != (args.track is None):
-        print("flowc render: --run and --track go together", file=sys.stderr)
+    if args.run is not None and args.track is None:
+        print(
+            "flowc render: --run needs --track DIR, the directory given to flowc run --track",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.output not in (None, "-"):
         try:
@@ -99,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     fmt = check_format(args.format or _suffix_format(args.output) or "svg")
     ir = _load_ir(args.file)
-    record = _load_run(args.track, args.run, args.project) if args.run else None
+    record = None
+    if args.track is not None:
+        app_id = args.run or _newest_run(args.track, args.project or ir.meta.name or "flowc")
+        record = _load_run(args.track, app_id, args.project)
     dot = render_dot(
         ir, depth=args.depth, rankdir=args.rankdir, show_state=args.show_state, run=record
     )
@@ -171,6 +184,31 @@ def _load_run(track: Path, app_id: str, project: str | None) -> Any:
         f"run '{app_id}' is tracked in several projects under {track}: {', '.join(holders)}",
         hints=("choose one with --project NAME",),
     )
+
+
+def _newest_run(track: Path, project: str) -> str:
+    """The app id of the newest top-level run of ``project`` under ``track`` (which may be the
+    project's directory itself), said on stderr so the user knows which run is drawn."""
+    from flowc.runtime.tracking import METADATA_FILENAME, list_runs
+
+    subdirectories = _subdirectories(track)
+    if any((p / METADATA_FILENAME).is_file() for p in subdirectories):  # a project directory
+        project, track, subdirectories = track.name, track.parent, []
+    runs = list_runs(project, track)
+    if not runs:
+        projects = sorted(p.name for p in subdirectories)
+        raise TrackedRunLookupError(
+            f"no tracked runs of project '{project}' under {track}",
+            hints=(
+                f"projects there: {', '.join(projects)}; choose one with --project NAME"
+                if projects
+                else "record one with flowc run FILE --track DIR",
+            ),
+        )
+    newest = runs[0].app_id
+    others = f" (of {len(runs)}; choose another with --run APP_ID)" if len(runs) > 1 else ""
+    print(f"flowc render: drawing the newest run, {newest}{others}", file=sys.stderr)
+    return newest
 
 
 def _subdirectories(path: Path) -> list[Path]:

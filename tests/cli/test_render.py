@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -131,15 +132,9 @@ def test_asking_for_the_dot_binary_when_there_is_none_says_what_to_install(tmp_p
 
 
 def test_run_overlay_from_a_tracking_directory(tmp_path: Path):
-    from flowc.runtime.tracking import LocalTrackingClient
-
     flow = tmp_path / "two.flow"
     flow.write_text("action a = m:f\naction b = m:g\nstart -> a -> b -> end\n")
-    tracker = LocalTrackingClient("proj", storage_dir=tmp_path / "track")
-    tracker.post_application_create(app_id="r1", partition_key=None, state={})
-    tracker.pre_run_step(app_id="r1", sequence_id=0, action="a", inputs={})
-    tracker.post_run_step(app_id="r1", sequence_id=0, action="a", state={}, result={})
-    tracker.close()
+    track_runs(tmp_path / "track", "proj", {"r1": ["a"]})
     out = tmp_path / "run.svg"
     args = ("render", str(flow), "-o", str(out), "--run", "r1", "--track", str(tmp_path / "track"))
     result = flowc(*args)
@@ -149,6 +144,47 @@ def test_run_overlay_from_a_tracking_directory(tmp_path: Path):
     assert node_titles(svg, "status-not-reached") == {"b"}
     missing = flowc(*args[:-4], "--run", "nope", "--track", str(tmp_path / "track"))
     assert missing.returncode == 1 and b"F464" in missing.stderr
+
+
+def track_runs(storage: Path, project: str, runs: dict[str, list[str]]) -> None:
+    """Record ``runs`` (app id -> the actions it ran, in order), oldest first."""
+    from flowc.runtime.tracking import LocalTrackingClient
+
+    tracker = LocalTrackingClient(project, storage_dir=storage)
+    for app_id, actions in runs.items():
+        tracker.post_application_create(app_id=app_id, partition_key=None, state={})
+        for number, action in enumerate(actions):
+            tracker.pre_run_step(app_id=app_id, sequence_id=number, action=action, inputs={})
+            tracker.post_run_step(
+                app_id=app_id, sequence_id=number, action=action, state={}, result={}
+            )
+        time.sleep(0.01)  # distinct creation times
+    tracker.close()
+
+
+def test_track_without_run_draws_the_newest_run_of_the_flows_project(tmp_path: Path):
+    flow = tmp_path / "two.flow"
+    flow.write_text("flow two\naction a = m:f\naction b = m:g\nstart -> a -> b -> end\n")
+    track_runs(tmp_path / "track", "two", {"old": ["a"], "new": ["a", "b"]})
+    track_runs(tmp_path / "track", "other", {"unrelated": ["x"]})
+    out = tmp_path / "run.svg"
+    result = flowc("render", str(flow), "-o", str(out), "--track", str(tmp_path / "track"))
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"drawing the newest run, new (of 2" in result.stderr
+    assert node_titles(out.read_bytes(), "status-done") == {"a", "b"}
+    project_dir = flowc("render", str(flow), "-o", str(out), "--track", str(tmp_path / "track/two"))
+    assert project_dir.returncode == 0 and b"newest run, new" in project_dir.stderr
+
+
+def test_track_without_runs_of_the_flow_names_the_projects_there(tmp_path: Path):
+    flow = tmp_path / "two.flow"
+    flow.write_text("flow two\naction a = m:f\nstart -> a -> end\n")
+    track_runs(tmp_path / "track", "other", {"r1": ["x"]})
+    result = flowc(
+        "render", str(flow), "-o", str(tmp_path / "r.svg"), "--track", str(tmp_path / "track")
+    )
+    assert result.returncode == 1
+    assert b"F464" in result.stderr and b"projects there: other" in result.stderr
 
 
 def flowc_without_pygraphviz(*args: str, path: str) -> subprocess.CompletedProcess[bytes]:
