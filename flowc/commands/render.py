@@ -27,7 +27,7 @@ EXIT_USAGE = 2
 
 class TrackedRunLookupError(FlowError, LookupError):
     """``--run``/``--track`` do not identify one tracked run (F464): no project under the
-    directory holds it, or several do."""
+    directory holds it, or several do; without ``--run``, the project has no runs there."""
 
     default_code = "F464"
 
