@@ -61,7 +61,7 @@ def _check_map(
                 f"branches '{first}' and '{second}' of map '{map_node.name}' both write "
                 f"'{key}', and no reduce combines it",
                 second_span,
-                f"add `reduce {key}s = collect({key})` (or another reducer) to the map",
+                f"add `reduce {_collected(key)} = collect({key})` (or another reducer) to the map",
                 related=(Related(f"'{first}' writes '{key}' too", first_span),),
             )
         else:
@@ -70,7 +70,7 @@ def _check_map(
                 f"map '{map_node.name}' drops '{key}': branch '{branches[0][0]}' writes it but "
                 "no reduce reads it",
                 branches[0][1],
-                f"collect it, e.g. `reduce {key}s = collect({key})`, or stop writing it",
+                f"collect it, e.g. `reduce {_collected(key)} = collect({key})`, or stop writing it",
             )
     seen_targets: dict[str, Span] = {}
     for reduce in map_node.reduces:
@@ -94,3 +94,15 @@ def _check_map(
                     related=(Related("first reduced here", seen_targets[target.name]),),
                 )
             seen_targets.setdefault(target.name, target.span)
+
+
+def _collected(key: str) -> str:
+    """A name for the list of every branch's ``key``, for hints: ``answer`` -> ``answers``,
+    ``summary`` -> ``summaries``, ``scores`` -> ``all_scores``."""
+    if key.endswith("s"):
+        return f"all_{key}"
+    if key.endswith("y") and key[-2:-1] not in ("", *"aeiou"):
+        return f"{key[:-1]}ies"
+    if key.endswith(("x", "z", "ch", "sh")) and len(key) > 1:  # box -> boxes, but x -> xs
+        return f"{key}es"
+    return f"{key}s"
