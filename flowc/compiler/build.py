@@ -44,6 +44,7 @@ from flowc.compiler.ir import (
     MapItems,
     MapNode,
     ReduceSpec,
+    RetrySpec,
 )
 from flowc.compiler.ir import MapOptions as IRMapOptions
 from flowc.compiler.map_classes import (
@@ -141,6 +142,7 @@ class _Builder:
         self.runnables: dict[int, RunnableGraph] = {}
         self.targets: dict[int, FunctionTarget | None] = {}
         self.map_classes: dict[MapShape, type] = {}
+        self.options: dict[tuple[Any, ...], MapOptions] = {}
 
     # -- python objects --
 
@@ -314,6 +316,26 @@ class _Builder:
         return ReduceStep(targets, fold, custom=True)
 
     def map_options(self, options: IRMapOptions) -> MapOptions:
+        """The runtime options of a map: one object for all maps whose options say the same
+        (they are frozen; where each was written only matters to the checks). An executor or a
+        key option carries its span, so a map with one gets options of its own."""
+        spec = options.retry
+        key = (
+            options.max_concurrency,
+            options.tolerate_count,
+            options.tolerate_fraction,
+            None if spec is None else retry_values(spec),
+            options.timeout_seconds,
+            options.first_k,
+            options.task_key,
+            options.executor,
+        )
+        made = self.options.get(key)
+        if made is None:
+            made = self.options[key] = self.new_map_options(options)
+        return made
+
+    def new_map_options(self, options: IRMapOptions) -> MapOptions:
         key: Any = None
         if options.task_key is not None:
             spec = options.task_key
@@ -508,6 +530,11 @@ def failure_policy(options: IRMapOptions) -> FailurePolicy:
     if options.tolerate_fraction is not None:
         return FailurePolicy.tolerate_ratio(options.tolerate_fraction)
     return FailurePolicy.fail_fast()
+
+
+def retry_values(spec: RetrySpec) -> tuple[Any, ...]:
+    """What a ``retry`` option says, without where it was written."""
+    return (spec.attempts, spec.backoff_seconds, spec.jitter_seconds, spec.jitter_fraction)
 
 
 def retry(options: IRMapOptions) -> Retry | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flowc.compiler import compile_source
-from flowc.compiler.build import build_application
+from flowc.compiler.build import _Builder, build_application
 from flowc.errors import FlowBuildError
 from flowc.runtime.parallelism import MapActions, MapActionsAndStates, MapStates
 
@@ -221,6 +221,45 @@ def test_maps_of_one_shape_share_a_class_and_keep_their_own_data(flow) -> None:
     _, _, state = app.run()
     assert (state["smalls"], state["larges"], state["quiets"]) == ([1, 4], [25], [9])
     assert state["ns"] == [1, 10]
+
+
+def test_maps_whose_options_say_the_same_share_one_options_object(flow) -> None:
+    compiled = flow("""
+        from MOD import square
+        action sq = square reads x writes sq
+        map a = sq for x in [1] {
+          retry 2 backoff 0.5s
+          max_concurrency 4
+          reduce as_ = collect(sq)
+        }
+        map b = sq for x in [2] {
+          max_concurrency 4
+          retry 2 backoff 0.5s
+          reduce bs = collect(sq)
+        }
+        map c = sq for x in [3] {
+          max_concurrency 4
+          retry 2 backoff 0.25s
+          reduce cs = collect(sq)
+        }
+        map d = sq for x in [4] {
+          max_concurrency 4
+          retry 2 backoff 0.5s
+          key x
+          reduce ds = collect(sq)
+        }
+        start -> a -> b -> c -> d -> end
+    """)
+    app = build_application(compiled.ir)
+    maps = {a.name: a for a in app.graph.actions}
+    assert maps["a"].options is maps["b"].options  # written in another order, same options
+    assert maps["c"].options.retry.base_delay == 0.25  # another backoff: options of its own
+    assert maps["d"].options.task_key == "x" and maps["d"].options is not maps["a"].options
+    for name in "abcd":  # each is what the map's own options make
+        node = compiled.ir.node_of(name)
+        assert maps[name].options == _Builder(None).new_map_options(node.options)
+    _, _, state = app.run()
+    assert (state["as_"], state["bs"], state["cs"], state["ds"]) == ([1], [4], [9], [16])
 
 
 def test_a_graph_is_a_map_branch_and_a_step(flow) -> None:
