@@ -39,7 +39,7 @@ _WHEN_CONDITION = "WHEN_CONDITION"  # `when` and the condition after it, matched
 _UNKNOWN = "UNKNOWN"  # any character no terminal starts with: give up
 _NEWLINES = re.compile(r"(?:\n[\t \f]*)+")  # the _NL terminal (input has no \r by now)
 _WORD = re.compile(r"[^\W\d]\w*")  # the NAME terminal
-_BLANK = ("\n", " ", "\t", "\f")  # what may follow a newline within one _NL token
+_BLANK = frozenset("\n \t\f")  # what may follow a newline within one _NL token
 _REPEAT_DEPTH = 6  # parser states that decide a repeated line (see plain_lines)
 
 
@@ -219,31 +219,30 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         states appends its node to that list directly (``repeats``)."""
         nonlocal line, line_start, previous, lowest, built
         resume = None
-        repeating: tuple[str, str] | None = None  # the kind and nonterminal of a repeat just taken
+        repeat_kind = repeat_nonterminal = ""  # the kind and nonterminal of a repeat just taken
         where = Line(file, line, line_start)
-        while True:
-            take = map_statement if kind == "MAP" else line_statement
-            statement = take(text, start, where, words, builder)
-            if statement is None:
-                return resume
+        take = map_statement if kind == "MAP" else line_statement
+        statement = take(text, start, where, words, builder)
+        while statement is not None:
             nonterminal, node, end = statement
-            if text.startswith("\n", end) and not text.startswith(_BLANK, end + 1):
-                after, breaks, last_newline = end + 1, 1, end  # one newline: the usual case
+            # One-character slices (cached strings, no call) test the usual case: one newline.
+            if text[end : end + 1] == "\n" and text[end + 1 : end + 2] not in _BLANK:
+                after, breaks, last_newline = end + 1, 1, end
             elif (blank := _NEWLINES.match(text, end)) is not None:
                 value = blank.group()
                 after, breaks = blank.end(), value.count("\n")
                 last_newline = end + value.rindex("\n")
             else:
                 after = -1  # the end, or a comment after the statement
-            if after >= 0 and (kind, nonterminal) == repeating:
+            if after >= 0 and kind == repeat_kind and nonterminal == repeat_nonterminal:
                 values[-2].append(node)  # the stack is as the last repeat left it
             elif after >= 0 and (
                 (context := (kind, nonterminal, *states[-_REPEAT_DEPTH:])) in repeats
             ):
                 values[-2].append(node)
-                repeating = kind, nonterminal
+                repeat_kind, repeat_nonterminal = kind, nonterminal
             else:
-                repeating = None
+                repeat_kind = repeat_nonterminal = ""
                 context = (kind, nonterminal, *states[-_REPEAT_DEPTH:])
                 depth, count = len(states), len(values)
                 kept = values[-_REPEAT_DEPTH:]
@@ -272,12 +271,23 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
             line = where.line = where.line + breaks  # a block moved `where` to its last line
             line_start = where.line_start = last_newline + 1
             resume = start = after
-            word = _WORD.match(text, start)
-            if word is None:
+            # The next line is offered to ``line_statement`` before its first word is looked up:
+            # when it takes the line, that word is known without a regex (``action``, or the
+            # transition's source: the lines it takes start with either, followed by a space
+            # or an arrow). Only a word ``line_statement`` leaves, such as ``map``, is matched.
+            statement = line_statement(text, start, where, words, builder)
+            if statement is not None:
+                word = "action" if statement[0] == "action_decl" else statement[1].path[0].name
+            elif (first := _WORD.match(text, start)) is not None:
+                word = first.group()
+            else:
                 return resume
-            kind = words.get(word.group(), "NAME")
+            kind = words.get(word, "NAME")
             if kind not in actions[states[-1]]:
-                kind = _resolve_word(actions[states[-1]], word.group(), kind)
+                kind = _resolve_word(actions[states[-1]], word, kind)
+            if statement is None and kind == "MAP":
+                statement = map_statement(text, start, where, words, builder)
+        return resume
 
     file = builder.file
     position = 0

@@ -119,3 +119,22 @@ def test_runs_of_repeated_plain_lines_parse_the_same_on_both_paths(text: str):
     the same kind in the same parser states appends directly (``plain_lines``' repeats)."""
     assert fast(text) is not None
     same_as_full_path(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        repeated(["action a{i} = f"], 3) + "start -> a0\n" + repeated(["a{i} -> a{j}"], 3),
+        repeated(["action a{i} = f"], 3) + "actions -> b\naction_x -> b\naction c = f\n",
+        repeated(["a{i} -> a{j}"], 3) + "start -> a0\na0 -> end\n",
+        repeated(["a{i} -> a{j}"], 3) + "graph g {\n  action x = f\n}\n",
+        repeated(["action a{i} = f"], 3) + "state { k: int = 0 }\n",
+        repeated(["action a{i} = f"], 3) + "map -> b\n",  # a keyword as a source: an error
+        repeated(["action a{i} = f"], 3) + "reduce -> b\n",
+        repeated(["a{i} -> a{j} when k == {i}"], 3) + "end -> a0\n",
+    ],
+)
+def test_the_line_after_a_plain_line_starts_with_the_word_the_scanner_sees(text: str):
+    """``plain_lines`` offers the next line to ``line_statement`` before matching its first
+    word, and takes that word from the statement it built (``action`` or the source)."""
+    same_as_full_path(text)
