@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from lark import Token, Transformer, Tree
 from lark.exceptions import UnexpectedInput
@@ -32,7 +33,7 @@ from flowc.compiler.syntax_errors import (
 )
 from flowc.errors import Diagnostic, FlowSyntaxError, Span
 from flowc.grammar import raw_parse
-from flowc.runtime.expression import ExpressionSyntaxError, Literal, parse_expression
+from flowc.runtime.expression import MAX_DEPTH, ExpressionSyntaxError, Literal, parse_expression
 
 # Names of actions, graphs, maps and imports may start a transition line, so they must not be a
 # word that starts a statement, continues a line, or means the entry or the end of a flow.
@@ -143,13 +144,36 @@ def _parse(text: str, file: str, *, fast: bool) -> tuple[ast.Module | None, list
             if collector.diagnostics:
                 return None, _with_condition_errors(tree, collector.diagnostics, file)
             builder = AstBuilder(file)
-            module = builder.transform(tree)
+            try:
+                module = builder.transform(tree)
+            except RecursionError:  # Lark's transformer recurses; the fast path does not
+                return None, [_too_deep(tree, file)]
     if builder.diagnostics:
         return None, builder.diagnostics
     comment_nodes = tuple(
         ast.Comment(token.value.rstrip(), _token_span(token, file)) for token in comments
     )
     return ast.Module(module.statements, comment_nodes, module.span), []
+
+
+_Nested = TypeVar("_Nested", ast.ListLiteral, ast.DictLiteral, ast.TypeRef)
+_NESTING_RULES = frozenset({"list_literal", "dict_literal", "type_ref"})
+_TOO_DEEP = f"a value or type nested more than {MAX_DEPTH} levels deep"
+_TOO_DEEP_HINT = "build deep data in an action instead of writing it in the .flow file"
+
+
+def _too_deep(tree: Tree, file: str) -> Diagnostic:
+    """The nesting error (F108) for a tree too deep for the transformer, at the innermost
+    list, dict or type that goes past ``MAX_DEPTH`` levels (found without recursion)."""
+    depth: dict[int, int] = {}
+    for subtree in tree.iter_subtrees():  # children before parents
+        inner = max([depth.get(id(c), 0) for c in subtree.children], default=0)
+        depth[id(subtree)] = found = inner + (subtree.data in _NESTING_RULES)
+        if found > MAX_DEPTH:
+            first = next(subtree.scan_values(lambda v: isinstance(v, Token)), None)
+            line, col = (first.line, first.column) if first is not None else (1, 1)
+            return diagnostic(F_SHAPE, _TOO_DEEP, Span(file, line, col), _TOO_DEEP_HINT)
+    return diagnostic(F_SHAPE, _TOO_DEEP, Span(file, 1, 1), _TOO_DEEP_HINT)
 
 
 def _with_condition_errors(tree: Tree, syntax: list[Diagnostic], file: str) -> list[Diagnostic]:
@@ -215,6 +239,7 @@ class AstBuilder(Transformer):
         super().__init__(visit_tokens=False)
         self.file = file
         self.diagnostics: list[Diagnostic] = []
+        self.nesting: dict[int, int] = {}  # id of a list, dict or type -> its levels of brackets
 
     # -- helpers --
 
@@ -243,6 +268,17 @@ class AstBuilder(Transformer):
 
     def _error(self, code: str, message: str, span: Span, hint: str = "") -> None:
         self.diagnostics.append(diagnostic(code, message, span, hint))
+
+    def _nested(self, node: _Nested, inner: Iterable[Any]) -> _Nested:
+        """``node``, a list, dict or type holding ``inner``, with its nesting remembered: past
+        ``MAX_DEPTH`` levels it is an error (F108, once, at the level that goes past), since
+        everything that walks values and types afterwards does so recursively."""
+        nesting = self.nesting
+        depth = 1 + max([nesting.get(id(item), 0) for item in inner], default=0)
+        nesting[id(node)] = depth
+        if depth == MAX_DEPTH + 1:
+            self._error(F_SHAPE, _TOO_DEEP, node.span, _TOO_DEEP_HINT)
+        return node
 
     def _declared(self, token: Token, what: str) -> ast.Name:
         """A name that declares an action, graph, map or import: not a reserved word."""
@@ -376,7 +412,8 @@ class AstBuilder(Transformer):
 
     def type_ref(self, children: list[Any]) -> ast.TypeRef:
         span, children = self._split(children)
-        return ast.TypeRef(self._name(children[0]), tuple(children[1:]), span)
+        ref = ast.TypeRef(self._name(children[0]), tuple(children[1:]), span)
+        return self._nested(ref, ref.args) if ref.args else ref
 
     def action_decl(self, children: list[Any]) -> ast.ActionDecl:
         span, children = self._split(children)
@@ -714,11 +751,12 @@ class AstBuilder(Transformer):
 
     def list_literal(self, children: list[Any]) -> ast.ListLiteral:
         span, children = self._split(children)
-        return ast.ListLiteral(tuple(children), span)
+        return self._nested(ast.ListLiteral(tuple(children), span), children)
 
     def dict_literal(self, children: list[Any]) -> ast.DictLiteral:
         span, children = self._split(children)
-        return ast.DictLiteral(tuple(children), span)
+        literal = ast.DictLiteral(tuple(children), span)
+        return self._nested(literal, [entry.value for entry in literal.entries])
 
     def dict_entry(self, children: list[Any]) -> ast.DictEntry:
         span, children = self._split(children)

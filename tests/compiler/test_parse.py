@@ -409,3 +409,38 @@ def test_every_flow_block_in_the_language_reference_parses():
     for block in blocks:
         _, diagnostics = parse(block, "language.md")
         assert diagnostics == [], (block, diagnostics)
+
+
+def nested(depth: int, opener: str = "[", closer: str = "]", inner: str = "1") -> str:
+    return opener * depth + inner + closer * depth
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"action a = m:f(x={nested(64)})",
+        "action a = m:f(x=" + nested(32, '[{"k": ', "}]") + ")",  # 64 levels of lists, dicts
+        f"state {{ x: {nested(63, 'list[', ']', 'int')} }}",  # list[ x63 around int: 64 types
+    ],
+)
+def test_values_and_types_may_nest_64_levels(line: str) -> None:
+    assert parse(line + "\n", "t.flow")[1] == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"action a = m:f(x={nested(65)})",
+        f"state {{ x: list[int] = {nested(2000, inner='')} }}",  # deeper than Python recurses
+        f"state {{ x: {nested(1000, 'list[', ']', 'int')} }}",
+        "action a = m:f(x=" + nested(33, '[{"k": ', "}]") + ")",
+    ],
+)
+def test_a_value_or_type_nested_deeper_is_an_error_on_both_paths_not_a_crash(line: str) -> None:
+    from flowc.compiler.parse import parse_full
+
+    for parser in (parse, parse_full):
+        module, diagnostics = parser(line + "\n", "t.flow")
+        assert module is None
+        assert [d.code for d in diagnostics] == ["F108"]
+        assert "nested more than 64 levels" in diagnostics[0].message
