@@ -51,6 +51,7 @@ from flowc.compiler.ir import (
     RetrySpec,
     StateFieldSpec,
     TaskKeySpec,
+    Transition,
     UnknownNode,
     new_action_node,
     new_bound_arg,
@@ -431,10 +432,11 @@ class _FileLowerer:
     ) -> None:
         """Add every arrow of ``transitions`` (and the steps they name) in source order.
 
-        One loop for the whole scope, calling networkx's ``add_edge`` directly: per arrow this is
-        most of what lowering a flow costs, so nothing here is made or looked up twice."""
-        nodes = ir._node  # read only: whether a step is in the graph yet
-        add_edge = ir.add_edge
+        One loop for the whole scope, then one ``add_steps_and_arrows`` for what it found: per
+        arrow this is most of what lowering a flow costs, so nothing here is made or looked up
+        twice."""
+        steps: dict[str, IRNode] = {}
+        arrows: list[tuple[str, str, Transition]] = []
         file = self.file
         orders: dict[str, int] = {}
         for transition in transitions:
@@ -445,34 +447,30 @@ class _FileLowerer:
             path = transition.path
             source = path[0]
             source_name = source.name
-            if source_name not in nodes:
-                self._add_endpoint(ir, source, scope)
+            if source_name not in steps:
+                steps[source_name] = self._endpoint(source, scope)
             for target in path[1:]:
                 target_name = target.name
-                if target_name not in nodes:
-                    self._add_endpoint(ir, target, scope)
+                if target_name not in steps:
+                    steps[target_name] = self._endpoint(target, scope)
                 order = orders.get(source_name, 0)
                 orders[source_name] = order + 1
                 start, stop = source.span, target.span  # (file, line, col, end_line, end_col)
                 span = _new_span(Span, (file, start[1], start[2], stop[3], stop[4]))
-                add_edge(
-                    source_name, target_name, order, edge=new_transition(order, span, condition)
-                )
+                arrows.append((source_name, target_name, new_transition(order, span, condition)))
                 source, source_name = target, target_name
+        ir.add_steps_and_arrows(steps, arrows)
 
-    def _add_endpoint(self, ir: FlowIR, endpoint: ast.Endpoint, scope: _Scope) -> None:
-        """Add the step ``endpoint`` names (not yet in ``ir``)."""
+    def _endpoint(self, endpoint: ast.Endpoint, scope: _Scope) -> IRNode:
+        """The step ``endpoint`` names (on its first use in the scope)."""
         name = endpoint.name
-        node: IRNode | None
         if name == ENTRY:  # endpoint.is_start
-            node = EntryNode(endpoint.span)
-        elif name == HALT:  # endpoint.is_end
-            node = HaltNode(endpoint.span)
-        else:  # mostly declared in this very scope and lowered already
-            node = scope.done.get(name) or self._resolve(name, scope, endpoint.span)
-            if node is None:
-                node = UnknownNode(name, endpoint.span)
-        ir.add_node(name, node=node)
+            return EntryNode(endpoint.span)
+        if name == HALT:  # endpoint.is_end
+            return HaltNode(endpoint.span)
+        # mostly declared in this very scope and lowered already
+        node = scope.done.get(name) or self._resolve(name, scope, endpoint.span)
+        return UnknownNode(name, endpoint.span) if node is None else node
 
 
 _BODY_TYPES = (ast.ActionDecl, ast.GraphDecl, ast.MapDecl, ast.Transition)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import random
 
 import networkx as nx
 import pytest
@@ -27,6 +28,7 @@ from flowc.compiler.ir import (
     ReduceSpec,
     RetrySpec,
     Transition,
+    UnknownNode,
     iter_scopes,
     iter_spans,
     validate_ir,
@@ -126,6 +128,58 @@ def test_draft_builders_build_what_the_dataclass_init_builds(build, cls) -> None
     required = [f for f in taken if f.default is dataclasses.MISSING]
     least = [span if f.name == "span" else f"v{n}" for n, f in enumerate(required)]
     assert build(*least) == cls(*least) and repr(build(*least)) == repr(cls(*least))
+
+
+def _layout(graph: FlowIR) -> list[object]:
+    """networkx's dicts of ``graph`` as nested lists of items, so that order counts, with the
+    type of every dict."""
+
+    def items(value: object) -> object:
+        if isinstance(value, dict):
+            return (type(value), [(key, items(inner)) for key, inner in value.items()])
+        return value
+
+    return [items(graph._node), items(graph._succ), items(graph._pred), graph._adj is graph._succ]
+
+
+def _random_scope(seed: int) -> tuple[list[UnknownNode], list[tuple[str, str, Transition]]]:
+    """Steps and arrows as lowering gives them: orders 0, 1, … per source, self loops and
+    parallel arrows between the same two steps included."""
+    rng = random.Random(seed)
+    span = Span("t.flow", 1, 1)
+    steps = [UnknownNode(f"s{n}", span) for n in range(rng.randint(1, 8))]
+    orders: dict[str, int] = {}
+    arrows = []
+    for _ in range(rng.randint(0, 20)):
+        source, target = rng.choice(steps).name, rng.choice(steps).name
+        order = orders[source] = orders.get(source, -1) + 1
+        arrows.append((source, target, Transition(order, Span("t.flow", order + 1, 1))))
+    return steps, arrows
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_add_steps_and_arrows_makes_the_graph_add_node_and_add_edge_make(seed: int) -> None:
+    """The fast path writes networkx's dicts itself: the same dicts in the same order (nodes,
+    successors, predecessors, keys), the key dicts shared between successors and predecessors,
+    a step already in the graph left as it is; and networkx's own calls work on it after."""
+    steps, arrows = _random_scope(seed)
+    fast, slow = FlowIR(), FlowIR()
+    for graph in (fast, slow):
+        graph.add_step(steps[-1])  # already there: neither path replaces it
+    fast.add_steps_and_arrows({step.name: step for step in reversed(steps)}, arrows)
+    for step in reversed(steps):
+        slow.add_step(step)
+    for source, target, edge in arrows:
+        slow.add_transition(source, target, edge)
+    assert _layout(fast) == _layout(slow)
+    for source, targets in fast._succ.items():
+        for target, keyed in targets.items():
+            assert fast._pred[target][source] is keyed
+    assert fast == slow
+    for graph in (fast, slow):
+        graph.add_edge("s0", "new", key=7, edge=None)
+    assert _layout(fast) == _layout(slow)
+    assert nx.descendants(fast, "s0") == nx.descendants(slow, "s0")
 
 
 def test_accessors_give_entry_halts_steps_and_ordered_arrows(ir: FlowIR) -> None:
