@@ -274,6 +274,21 @@ def _option(
     would report its value."""
     start, end = match.span(kind)
     span = _new_span(Span, (file, line, start - offset, line, end - offset))
+    try:
+        return _option_node(kind, match, span, file, line, offset, words)
+    except ValueError:  # a number with more digits than int() reads: the builder reports it
+        return None
+
+
+def _option_node(
+    kind: str,
+    match: re.Match[str],
+    span: Span,
+    file: str,
+    line: int,
+    offset: int,
+    words: Mapping[str, str],
+) -> Any:
     if kind == "max_concurrency":
         value = int(match.group("concurrency"))
         return None if value < 1 else _MaxConcurrency(value, span)

@@ -304,7 +304,16 @@ class AstBuilder(Transformer):
         assert match is not None  # the NUMBER terminal only matches this shape
         digits = match["digits"].replace("_", "")
         is_float = any(c in digits for c in ".eE")
-        amount: int | float = float(digits) if is_float else int(digits)
+        try:
+            amount: int | float = float(digits) if is_float else int(digits)
+        except ValueError:  # more digits than int() will read (sys.get_int_max_str_digits)
+            self._error(
+                F_VALUE,
+                f"a number of {len(digits)} digits is longer than flowc reads",
+                _token_span(token, self.file),
+                "keep numbers short; build big values in an action",
+            )
+            return 0, match["unit"]
         if match["sign"] == "-":
             amount = -amount
         return amount, match["unit"]

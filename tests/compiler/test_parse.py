@@ -444,3 +444,33 @@ def test_a_value_or_type_nested_deeper_is_an_error_on_both_paths_not_a_crash(lin
         assert module is None
         assert [d.code for d in diagnostics] == ["F108"]
         assert "nested more than 64 levels" in diagnostics[0].message
+
+
+LONG = "9" * 5000  # more digits than int() reads from text
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        (f"state {{ x: int = {LONG} }}\n", "F106"),
+        (f"map m = a for x in xs {{ max_concurrency {LONG} }}\n", "F106"),
+        (f"map m = a for x in xs {{ retry {LONG} }}\n", "F106"),
+        (f"map m = a for x in xs {{ tolerate {LONG}% }}\n", "F106"),
+    ],
+)
+def test_a_number_too_long_to_read_is_an_error_not_a_crash(source: str, code: str) -> None:
+    from flowc.compiler.parse import parse_full
+
+    for parser in (parse, parse_full):
+        module, diagnostics = parser(source, "t.flow")
+        assert module is None
+        assert code in [d.code for d in diagnostics]
+
+
+def test_a_condition_number_too_long_to_read_is_f112() -> None:
+    from flowc.runtime.expression import ExpressionSyntaxError
+
+    with pytest.raises(ExpressionSyntaxError) as caught:
+        parse_expression(f"(x) > {LONG}")  # parenthesised: the full tokenizer, not simple.py
+    assert caught.value.code == "F112"
+    assert "5000 digits is longer than flowc reads" in str(caught.value)

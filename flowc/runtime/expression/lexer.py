@@ -117,9 +117,14 @@ def tokenize(text: str, locator: Locator) -> list[Token]:
                 position = end
                 continue
             elif kind == "integer":
-                tokens.append(Token("number", word, int(word), start, end))
-                position = end
-                continue
+                try:
+                    value = int(word)
+                except ValueError:  # more digits than int() reads: _scan_number reports it
+                    pass
+                else:
+                    tokens.append(Token("number", word, value, start, end))
+                    position = end
+                    continue
             else:
                 tokens.append(Token("string", word, word[1:-1], start, end))
                 position = end
@@ -199,14 +204,15 @@ def _scan_number(text: str, start: int, locator: Locator) -> Token:
         )
     try:
         value: int | float = float(literal) if is_float else int(literal)
-    except ValueError as exc:
+    except ValueError:  # more digits than int() will read (sys.get_int_max_str_digits)
+        shown = literal if len(literal) <= 20 else f"{literal[:17]}..."
         raise syntax_error(
             F_NUMBER,
-            f"invalid number '{literal}': {exc}",
+            f"invalid number '{shown}': {len(digits)} digits is longer than flowc reads",
             locator,
             start,
             end,
-            "keep numbers short",
+            "keep numbers short; compute big values in an action",
         ) from None
     return Token("number", literal, value, start, end)
 
