@@ -530,7 +530,7 @@ def _run(
             return EXIT_ERRORS
         print(describe_failure(error, full=args.traceback == "full"), file=sys.stderr)
         return _failed(app_id, persister)
-    except Exception as error:  # an action raised: reported in .flow terms, never a raw traceback
+    except (Exception, SystemExit) as error:  # an action raised (or called sys.exit): reported
         print(describe_failure(error, full=args.traceback == "full"), file=sys.stderr)
         return _failed(app_id, persister)
     text = json.dumps(final.get_all(), indent=2, ensure_ascii=False, default=repr) + "\n"

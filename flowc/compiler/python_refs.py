@@ -64,9 +64,14 @@ def import_object(
                 span=span,
                 hints=(hint,),
             ) from error
-        except Exception as error:  # a user module may raise anything while it loads
+        except (Exception, SystemExit) as error:  # a user module may do anything as it loads
+            raised = (
+                f"called sys.exit({error.code!r})"
+                if isinstance(error, SystemExit)
+                else f"raised {type(error).__name__}: {error}"
+            )
             raise FlowBuildError(
-                f"importing module '{module}' raised {type(error).__name__}: {error}",
+                f"importing module '{module}' {raised}",
                 code=F_MODULE_IMPORT,
                 span=span,
                 hints=("fix the error in that module; it runs when it is imported",),

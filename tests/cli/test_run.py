@@ -23,6 +23,9 @@ def square(state):
 
 def greet(state, name):
     return state.update(greeting=f"hi {name}")
+
+def leave(state):
+    raise SystemExit(5)
 """
 
 
@@ -113,6 +116,15 @@ def test_a_failing_action_exits_3_with_the_flow_path_and_no_flowc_traceback(
     assert "`tolerate 1`" in result.stderr  # how to let the map go on past such a branch
     assert "run_actions.py" in result.stderr and "flowc/runtime" not in result.stderr
     assert result.stdout == ""
+
+
+def test_an_action_calling_sys_exit_is_a_failed_run_not_a_silent_exit(project: Path) -> None:
+    (project / "leave.flow").write_text(
+        "from run_actions import leave\naction a = leave writes x\nstart -> a -> end\n"
+    )
+    result = flowc("run", "leave.flow", cwd=project)
+    assert result.returncode == 3  # a failed run, not the action's exit code 5
+    assert "error: SystemExit: 5" in result.stderr and "run_actions.py" in result.stderr
 
 
 def test_errors_in_the_flow_exit_1(project: Path) -> None:
