@@ -141,6 +141,7 @@ class _Builder:
         self.actions: dict[int, Action] = {}
         self.runnables: dict[int, RunnableGraph] = {}
         self.targets: dict[int, FunctionTarget | None] = {}
+        self.makers: dict[tuple[str | None, str], FunctionActionMaker] = {}
         self.map_classes: dict[MapShape, type] = {}
         self.options: dict[tuple[Any, ...], MapOptions] = {}
 
@@ -237,33 +238,35 @@ class _Builder:
         return made
 
     def _new_action(self, node: ActionNode) -> Action:
-        target = self.load(node.callable)
-        bound = {arg.name: arg.value.to_python() for arg in node.args}
+        spec = node.callable
+        key = (spec.module, spec.name)
+        bound = {arg.name: arg.value.to_python() for arg in node.args} if node.args else {}
+        reads = list(map(_KEY_NAME, node.reads))
+        writes = list(map(_KEY_NAME, node.writes))
+        maker = self.makers.get(key)
+        if maker is not None:  # a plain function seen before: what ``make_action`` does
+            try:
+                return maker.make(reads, writes, bound, node.name, node.span)
+            except FlowError as error:
+                raise _binding_error(node, error) from error
+        target = self.load(spec)
         try:
             made = make_action(
-                target,
-                node.name,
-                list(map(_KEY_NAME, node.reads)),
-                list(map(_KEY_NAME, node.writes)),
-                bound,
-                origin=node.span,
-                targets=self.targets,
+                target, node.name, reads, writes, bound, origin=node.span, targets=self.targets
             )
         except FlowError as error:
-            raise FlowBuildError(
-                error.message,
-                code=F_BINDING,
-                span=node.args[0].span if node.args else node.span,
-                hints=error.hints,
-            ) from error
+            raise _binding_error(node, error) from error
         if made is None:
             raise FlowBuildError(
-                f"'{node.callable.qualified}' is a {type(target).__name__}; "
+                f"'{spec.qualified}' is a {type(target).__name__}; "
                 f"action '{node.name}' needs a function or an Action",
                 code=F_NOT_AN_ACTION,
-                span=node.callable.span,
+                span=spec.span,
                 hints=("name a function taking the state first, or an @action",),
             )
+        found = self.targets[id(target)]
+        if found is not None and found.declared is None and found.maker is not None:
+            self.makers[key] = found.maker
         return made
 
     # -- maps --
@@ -363,6 +366,16 @@ class _Builder:
             factory = self.load_callable(spec.callable, "an executor factory")
             return functools.partial(factory, arg) if arg is not None else factory
         return map_executor(spec.kind, arg, spec.span)
+
+
+def _binding_error(node: ActionNode, error: FlowError) -> FlowBuildError:
+    """F411 at the first bound argument: the callable does not take what the action binds."""
+    return FlowBuildError(
+        error.message,
+        code=F_BINDING,
+        span=node.args[0].span if node.args else node.span,
+        hints=error.hints,
+    )
 
 
 # ---- pure translations, shared with emit.py ---------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flowc.compiler import compile_source
-from flowc.compiler.build import _Builder, build_application
+from flowc.compiler.build import _Builder, build_application, make_action
 from flowc.errors import FlowBuildError
 from flowc.runtime.parallelism import MapActions, MapActionsAndStates, MapStates
 
@@ -147,6 +147,55 @@ def test_a_map_over_a_range_with_a_builtin_and_a_custom_reducer(flow) -> None:
         start -> squares -> end
     """)
     assert run(compiled) == {"all": [1, 4, 9, 16], "total": 30, "best": [9, 16]}
+
+
+def test_actions_of_a_function_seen_before_are_what_make_action_makes(flow) -> None:
+    # the first action of a plain function goes through make_action; the others through the
+    # maker it left behind: every one must be what make_action makes of it
+    compiled = flow("""
+        from MOD import bump, declared
+        state { n: int = 0 }
+        action one = bump reads n writes n
+        action two = bump(by=2) reads n writes n
+        action three = bump(by=3) reads n writes n
+        action four = declared
+        action five = declared
+        start -> one -> two -> three -> four -> five -> end
+    """)
+    app = build_application(compiled.ir)
+    module = sys.modules[compiled.ir.node_of("one").callable.module]
+    for name in ("one", "two", "three", "four", "five"):
+        node = compiled.ir.node_of(name)
+        built = app.graph.get_action(name)
+        expected = make_action(
+            getattr(module, node.callable.name),
+            name,
+            [key.name for key in node.reads],
+            [key.name for key in node.writes],
+            {arg.name: arg.value.to_python() for arg in node.args},
+            origin=node.span,
+        )
+        assert type(built) is type(expected) and vars(built) == vars(expected)
+        assert list(vars(built)) == list(vars(expected))
+    _, _, state = app.run()
+    assert state["n"] == 206
+
+
+def test_a_bad_binding_of_a_function_seen_before_is_f411_at_the_argument(flow) -> None:
+    compiled = flow(
+        """
+        from MOD import bump
+        state { n: int = 0 }
+        action one = bump reads n writes n
+        action two = bump(nope=2) reads n writes n
+        start -> one -> two -> end
+    """,
+        import_python=False,
+    )
+    with pytest.raises(FlowBuildError) as caught:
+        build_application(compiled.ir)
+    assert caught.value.code == "F411" and "nope" in caught.value.message
+    assert caught.value.span.line == 5
 
 
 def test_map_kinds_become_their_runtime_classes_with_options(flow) -> None:
