@@ -52,11 +52,21 @@ class StateSerializationError(FlowRuntimeError, TypeError):
 
     default_code = "F530"
 
-    def __init__(self, key: str, path: str, value_type: str) -> None:
+    def __init__(self, key: str, path: str, value_type: str, *, too_deep: bool = False) -> None:
         self.key = key
         self.path = path
         self.value_type = value_type
         where = f"state key '{key}'" if path == key else f"state key '{key}' (at {path})"
+        if too_deep:
+            super().__init__(
+                f"{where} holds a {value_type} nested too deeply to persist, or one that "
+                "contains itself",
+                hints=(
+                    "persist flatter data, e.g. a list of records instead of a deep tree",
+                    "a value that contains itself cannot be written as JSON",
+                ),
+            )
+            return
         super().__init__(
             f"{where} holds a value of type {value_type}, which cannot be persisted",
             hints=(
@@ -255,9 +265,24 @@ class SerializationRegistry:
             if _FLAT_ENCODER is not None:
                 return "".join(_FLAT_ENCODER(flat, 0))
             return _ENCODER.encode(flat)
-        return _ENCODER.encode(
-            {key: self.to_jsonable(value, key, key) for key, value in values.items()}
-        )
+        try:
+            return _ENCODER.encode(
+                {key: self.to_jsonable(value, key, key) for key, value in values.items()}
+            )
+        except RecursionError:  # a value nested about 500 levels deep, or one holding itself
+            raise self._too_deep(values) from None
+
+    def _too_deep(self, values: Mapping[str, Any]) -> StateSerializationError:
+        """The error for a state too deep to encode, naming the key that is."""
+        deepest = next(k for k, v in values.items() if type(v) not in _SCALARS)
+        for key, value in values.items():
+            try:
+                _ENCODER.encode(self.to_jsonable(value, key, key))
+            except RecursionError:
+                deepest = key
+                break
+        value_type = _type_name(type(values[deepest]))
+        return StateSerializationError(deepest, deepest, value_type, too_deep=True)
 
     # -- decoding -------------------------------------------------------------------------------
 
@@ -289,6 +314,9 @@ class SerializationRegistry:
             values = json.loads(text, object_hook=self._object_hook)
         except json.JSONDecodeError as exc:
             raise StateDeserializationError(f"persisted state is not valid JSON: {exc}") from exc
+        except RecursionError:
+            message = "persisted state is nested too deeply to read"
+            raise StateDeserializationError(message) from None
         if not isinstance(values, dict):
             raise StateDeserializationError("persisted state is not a JSON object")
         return values

@@ -378,6 +378,8 @@ class LocalTrackingClient:
                 out[key] = self.registry.to_jsonable(value, key, key)
             except StateSerializationError as exc:
                 out[key] = {"__unencodable__": exc.value_type, "repr": _short_repr(value)}
+            except RecursionError:  # nested too deeply for JSON, or a value holding itself
+                out[key] = {"__unencodable__": type(value).__name__, "repr": _short_repr(value)}
         return out
 
     # -- loader (Burr's LocalTrackingClient is one) --------------------------------------------

@@ -90,6 +90,27 @@ def test_unknown_type_names_key_path_and_type() -> None:
     assert isinstance(error, FlowRuntimeError) and isinstance(error, TypeError)
 
 
+def nested_list(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def holding_itself() -> list[object]:
+    value: list[object] = [1]
+    value.append(value)
+    return value
+
+
+@pytest.mark.parametrize("value", [nested_list(5000), holding_itself()], ids=["deep", "cycle"])
+def test_a_value_too_deep_to_write_names_its_key(value: object) -> None:
+    with pytest.raises(StateSerializationError) as caught:
+        SerializationRegistry.default().encode_state({"ok": [1], "tree": value})
+    assert caught.value.key == "tree" and caught.value.code == "F530"
+    assert "nested too deeply to persist, or one that contains itself" in str(caught.value)
+
+
 def test_a_codec_can_be_added_without_changing_the_default() -> None:
     codec = Codec("opaque", Opaque, lambda _o: "opaque", lambda _v: Opaque())
     extended = SerializationRegistry.default().with_codec(codec)
@@ -114,7 +135,9 @@ def test_unknown_tag_on_read_is_a_deserialization_error() -> None:
     assert caught.value.code == "F531" and "martian" in str(caught.value)
 
 
-@pytest.mark.parametrize("text", ["not json", "[1, 2]"])
+@pytest.mark.parametrize(
+    "text", ["not json", "[1, 2]", '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}"]
+)
 def test_corrupt_text_is_a_deserialization_error(text: str) -> None:
     with pytest.raises(StateDeserializationError):
         SerializationRegistry.default().decode_state(text)

@@ -141,6 +141,17 @@ def test_a_value_that_cannot_be_encoded_is_recorded_by_type_and_repr(tmp_path: P
     assert "lock" in step.inputs["lock"]["repr"]
 
 
+def test_a_value_too_deep_for_json_is_recorded_by_type_not_a_crash(tmp_path: Path) -> None:
+    tracker = LocalTrackingClient("proj", storage_dir=tmp_path)
+    deep: list[object] = []
+    for _ in range(5000):
+        deep = [deep]
+    run_app(tracker, "a", [("s", {}, {"deep": deep, "n": 1}, None)])
+    step = load_run("proj", "a", tmp_path).steps[0]
+    assert step.state["n"] == 1
+    assert step.state["deep"]["__unencodable__"] == "list"
+
+
 def test_a_resumed_app_keeps_its_first_metadata_and_appends_steps(tmp_path: Path) -> None:
     tracker = LocalTrackingClient("proj", storage_dir=tmp_path)
     run_app(tracker, "a", [("s", {}, {"n": 1}, None)])
