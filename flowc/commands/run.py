@@ -533,7 +533,7 @@ def _run(
     except (Exception, SystemExit) as error:  # an action raised (or called sys.exit): reported
         print(describe_failure(error, full=args.traceback == "full"), file=sys.stderr)
         return _failed(app_id, persister)
-    text = json.dumps(final.get_all(), indent=2, ensure_ascii=False, default=repr) + "\n"
+    text = _state_json(final.get_all())
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK
@@ -549,6 +549,20 @@ def _run(
         print(str(failure), file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _state_json(values: dict[str, Any]) -> str:
+    """The final state as JSON, other values as their ``repr``; a value JSON cannot write
+    (nested too deeply, or holding itself) as a string saying so: a finished run always prints."""
+    printable = {}
+    for key, value in values.items():
+        try:
+            json.dumps(value, default=repr)
+            printable[key] = value
+        except (RecursionError, ValueError):
+            kind = type(value).__name__
+            printable[key] = f"<a {kind} nested too deeply to print as JSON, or holding itself>"
+    return json.dumps(printable, indent=2, ensure_ascii=False, default=repr) + "\n"
 
 
 def _resume_note(app: Any) -> str:

@@ -26,6 +26,13 @@ def greet(state, name):
 
 def leave(state):
     raise SystemExit(5)
+
+def tangle(state):
+    deep, loop = [], [1]
+    for _ in range(5000):
+        deep = [deep]
+    loop.append(loop)
+    return state.update(deep=deep, loop=loop, n=1)
 """
 
 
@@ -125,6 +132,18 @@ def test_an_action_calling_sys_exit_is_a_failed_run_not_a_silent_exit(project: P
     result = flowc("run", "leave.flow", cwd=project)
     assert result.returncode == 3  # a failed run, not the action's exit code 5
     assert "error: SystemExit: 5" in result.stderr and "run_actions.py" in result.stderr
+
+
+def test_a_final_state_json_cannot_write_still_prints(project: Path) -> None:
+    (project / "tangle.flow").write_text(
+        "from run_actions import tangle\naction a = tangle writes deep, loop, n\n"
+        "start -> a -> end\n"
+    )
+    result = flowc("run", "tangle.flow", cwd=project)
+    assert result.returncode == 0, result.stderr
+    final = json.loads(result.stdout)
+    assert final["n"] == 1
+    assert "nested too deeply to print" in final["deep"] and "holding itself" in final["loop"]
 
 
 def test_errors_in_the_flow_exit_1(project: Path) -> None:
