@@ -205,10 +205,12 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
 
 def callable_ref(written: str, span: Span, words: Mapping[str, str]) -> ast.CallableRef | None:
     """The reference ``name`` or ``package.module:function``, unless a part is a keyword."""
-    module, colon, function = written.rpartition(":")
-    if function in words or (colon and any(part in words for part in module.split("."))):
+    if ":" not in written:  # a plain name, as most are: no partition
+        return None if written in words else _CallableRef(written, None, span)
+    module, _, function = written.rpartition(":")
+    if function in words or any(part in words for part in module.split(".")):
         return None
-    return _CallableRef(function, module if colon else None, span)
+    return _CallableRef(function, module, span)
 
 
 def bound_arguments(

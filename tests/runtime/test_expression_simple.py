@@ -115,6 +115,16 @@ def test_generated_conditions_parse_the_same_either_way(text: str):
     assert_same_as_parser(text)
 
 
+@settings(max_examples=200, deadline=None)
+@given(conditions())
+def test_generated_conditions_have_the_depths_the_parser_gives(text: str):
+    """The ``checked_*`` constructors take each node's depth from ``parse_simple``."""
+    simple = parse_simple(text, Locator(text, ORIGIN))
+    if simple is not None:
+        depths = [node._depth for node in walk(by_parser(text))]
+        assert [node._depth for node in walk(simple)] == depths
+
+
 STATE = {"round": 1, "done": False, "k": "y", "n": 0, "a": 0, "b": 0, "c": 3}
 
 

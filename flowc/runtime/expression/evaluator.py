@@ -352,7 +352,11 @@ def _compile_compare(node: Compare) -> Evaluator:
 def _compile_single_compare(node: Compare) -> Evaluator:
     op = node.ops[0]
     apply = _COMPARISONS[op]
-    is_constant, constant = _constant(node.comparators[0], container=op in ("in", "not in"))
+    comparator = node.comparators[0]
+    if type(comparator) is Literal:  # the commonest comparator, without _constant's call
+        is_constant, constant = True, comparator.value
+    else:
+        is_constant, constant = _constant(comparator, container=op in ("in", "not in"))
     left_node = node.left
     if is_constant and type(left_node) is Name:
         key = left_node.id
@@ -380,7 +384,7 @@ def _compile_single_compare(node: Compare) -> Evaluator:
                 raise _failed(node, exc) from exc
 
         return compare_constant
-    right = compile_node(node.comparators[0])
+    right = compile_node(comparator)
 
     def compare(state: Mapping[str, Any]) -> Any:
         try:

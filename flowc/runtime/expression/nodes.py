@@ -447,46 +447,45 @@ def checked_literal(value: bool | int | float | str | None, span: Span) -> Liter
     return node
 
 
-def checked_unary(op: str, operand: Expression, span: Span) -> Unary:
-    """``Unary(op, operand, span)`` for an operator already known to be one of UNARY_OPS."""
+def checked_unary(op: str, operand: Expression, span: Span, depth: int) -> Unary:
+    """``Unary(op, operand, span)`` for an operator already known to be one of UNARY_OPS.
+    ``depth`` is the node's own (the caller built the operand; reading ``_depth`` back through
+    ``Expression.__getattr__``'s hook costs more than the rest of the node)."""
     node = _UnaryDraft()
     node.op = op
     node.operand = operand
     node.span = span
-    node._depth = operand._depth + 1  # type: ignore[attr-defined]
+    node._depth = depth
     node.__class__ = Unary
     return node
 
 
 def checked_compare(
-    left: Expression, ops: tuple[str, ...], comparators: tuple[Expression, ...], span: Span
+    left: Expression,
+    ops: tuple[str, ...],
+    comparators: tuple[Expression, ...],
+    span: Span,
+    depth: int,
 ) -> Compare:
     """``Compare(…)`` for tuples already known to match (one comparator per operator in
-    COMPARE_OPS)."""
+    COMPARE_OPS), ``depth`` known as in ``checked_unary``."""
     node = _CompareDraft()
     node.left = left
     node.ops = ops
     node.comparators = comparators
     node.span = span
-    depth = left._depth  # type: ignore[attr-defined]
-    for comparator in comparators:
-        if comparator._depth > depth:  # type: ignore[attr-defined]
-            depth = comparator._depth  # type: ignore[attr-defined]
-    node._depth = depth + 1
+    node._depth = depth
     node.__class__ = Compare
     return node
 
 
-def checked_bool(op: str, values: tuple[Expression, ...], span: Span) -> BoolOp:
-    """``BoolOp(op, values, span)`` for ``and``/``or`` and a tuple of at least two values."""
+def checked_bool(op: str, values: tuple[Expression, ...], span: Span, depth: int) -> BoolOp:
+    """``BoolOp(op, values, span)`` for ``and``/``or`` and a tuple of at least two values,
+    ``depth`` known as in ``checked_unary``."""
     node = _BoolOpDraft()
     node.op = op
     node.values = values
     node.span = span
-    depth = 0
-    for value in values:
-        if value._depth > depth:  # type: ignore[attr-defined]
-            depth = value._depth  # type: ignore[attr-defined]
-    node._depth = depth + 1
+    node._depth = depth
     node.__class__ = BoolOp
     return node

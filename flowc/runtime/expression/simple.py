@@ -48,6 +48,7 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
         return None
     file, line, col = locator.file, locator.first_line, locator.first_col
     items: list[Expression] = []
+    deepest = 1  # the items' largest depth: an operand is 1, a comparison or `not` 2
     connective = None
     first = position = 0
     while True:
@@ -66,8 +67,9 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
             )
             start = match.start("not")
             item = checked_unary(
-                "not", name, _new_span(Span, (file, line, start + col, line, end + col))
+                "not", name, _new_span(Span, (file, line, start + col, line, end + col)), 2
             )
+            deepest = 2
         else:
             start, end = match.span("left")
             left_node = _operand(left, start, end, file, line, col)
@@ -81,7 +83,8 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
                 if right_node is None:
                     return None
                 span = _new_span(Span, (file, line, start + col, line, end + col))
-                item = checked_compare(left_node, (op,), (right_node,), span)
+                item = checked_compare(left_node, (op,), (right_node,), span, 2)
+                deepest = 2
         if not items:
             first = start
         items.append(item)
@@ -93,9 +96,8 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
         position = match.end()
     if connective is None:
         return items[0]
-    return checked_bool(
-        connective, tuple(items), _new_span(Span, (file, line, first + col, line, end + col))
-    )
+    span = _new_span(Span, (file, line, first + col, line, end + col))
+    return checked_bool(connective, tuple(items), span, deepest + 1)
 
 
 def _operand(value: str, start: int, end: int, file: str, line: int, col: int) -> Expression | None:
@@ -104,7 +106,11 @@ def _operand(value: str, start: int, end: int, file: str, line: int, col: int) -
     if first == '"' or first == "'":
         return checked_literal(value[1:-1], span)
     if first == "-" or first.isdigit():
-        return checked_literal(float(value) if "." in value else int(value), span)
+        try:
+            number = float(value) if "." in value else int(value)
+        except ValueError:  # more digits than int() reads: the full parser reports it (F112)
+            return None
+        return checked_literal(number, span)
     if value in LITERAL_WORDS:
         return checked_literal(LITERAL_WORDS[value], span)
     if value in KEYWORDS:
