@@ -44,3 +44,17 @@ def test_no_eval_or_exec_in_flowc() -> None:
             ):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_the_cli_loads_the_compiler_only_when_a_command_needs_it() -> None:
+    """`flowc --version`, `--help` and usage errors answer without importing the compiler, Lark
+    or networkx (most of a command's start-up): the command modules import them on use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, flowc.cli; "
+        "print(sorted(m for m in ('lark', 'networkx', 'flowc.compiler.ast') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -19,18 +19,12 @@ import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowc.compiler.value_types import (
-    CONTAINERS,
-    SCALARS,
-    ModelLookup,
-    TypeProblem,
-    describe_value,
-    example_value,
-    type_problem,
-)
 from flowc.errors import Diagnostic, FlowError, FlowSyntaxError, Related, Span
+
+if TYPE_CHECKING:  # the compiler loads on use: `flowc --help` should not wait for it
+    from flowc.compiler.value_types import ModelLookup, TypeProblem
 
 F_UNREADABLE_FLOW = "F101"
 F_BAD_PAIR = "F601"
@@ -170,6 +164,8 @@ def read_state_file(path: Path) -> dict[str, GivenValue]:
             hints=("give at most a few hundred levels of [ ] and { }",),
         ) from None
     if not isinstance(loaded, dict):
+        from flowc.compiler.value_types import describe_value
+
         raise UsageError(
             f"the state file {path} must hold a JSON object, not {describe_value(loaded)}",
             code=F_STATE_FILE,
@@ -216,6 +212,8 @@ def resolve_state(
     """The state values to start from, each checked against its declared field: an unknown key
     (F603) or a value of the wrong type (F604) is a ``UsageError`` listing every such problem.
     A ``str`` field takes the text as typed (``--state topic=3`` is the string ``"3"``)."""
+    from flowc.compiler.value_types import type_problem
+
     fields = declared_fields(ir)
     values: dict[str, Any] = {}
     problems: list[Diagnostic] = []
@@ -267,6 +265,8 @@ def model_lookup(meta: Any, import_python: bool) -> ModelLookup:
 
 
 def state_type_error(key: str, item: GivenValue, spec: Any, problem: TypeProblem) -> Diagnostic:
+    from flowc.compiler.value_types import CONTAINERS, SCALARS, example_value
+
     declared = str(spec.type)
     if problem.path == key:
         detail = f"got {problem.found()}"
