@@ -710,6 +710,10 @@ class FlowIR(nx.MultiDiGraph):
         endpoint must be a step (of ``steps`` or already in the graph) and each source's orders
         distinct; tests/compiler/test_ir.py compares the result with the public calls'."""
         successors, predecessors, attributes = self._succ, self._pred, self._node
+        # On an empty graph the arrow table comes almost free: each row in the order the arrows
+        # come, kept if every arrow's order is its place in its row (as lowering gives them).
+        table = {name: [] for name in steps} if not successors else None
+        in_order = table is not None
         for name, step in steps.items():
             if name not in successors:
                 successors[name] = {}
@@ -720,7 +724,13 @@ class FlowIR(nx.MultiDiGraph):
             if keyed is None:
                 keyed = successors[source][target] = predecessors[target][source] = {}
             keyed[edge.order] = {"edge": edge}
+            if in_order:
+                row = table[source]  # type: ignore[index]
+                in_order = edge.order == len(row)
+                row.append((target, edge))
         nx._clear_cache(self)
+        if in_order:
+            self.__networkx_cache__[_ARROW_TABLE] = table
 
     # -- reading --
 
@@ -743,8 +753,17 @@ class FlowIR(nx.MultiDiGraph):
     def arrow_table(self) -> dict[str, list[tuple[str, Transition]]]:
         """Every node's outgoing arrows as ``(target, transition)`` in the order they are tried,
         for all nodes at once (in node order): what a pass over every arrow reads once instead
-        of calling ``outgoing`` per node."""
-        table: dict[str, list[tuple[str, Transition]]] = {}
+        of calling ``outgoing`` per node. Made once (by ``add_steps_and_arrows`` on an empty
+        graph, else on first use) and kept in networkx's cache of the graph, which networkx
+        clears on every change made through its methods: the checks and the build read the
+        same table, so read it, do not change it."""
+        cache = getattr(self, "__networkx_cache__", None)
+        table: dict[str, list[tuple[str, Transition]]] | None = (
+            None if cache is None else cache.get(_ARROW_TABLE)
+        )
+        if table is not None:
+            return table
+        table = {}
         for source, targets in self._succ.items():
             arrows = []  # plain loops: a comprehension per node cost more than its arrows
             for target, keyed in targets.items():
@@ -753,6 +772,8 @@ class FlowIR(nx.MultiDiGraph):
             if len(arrows) > 1:
                 arrows.sort(key=_order_of_arrow)
             table[source] = arrows
+        if cache is not None:
+            cache[_ARROW_TABLE] = table
         return table
 
     def outgoing(self, source: str) -> list[tuple[str, str, Transition]]:
@@ -809,6 +830,10 @@ class FlowIR(nx.MultiDiGraph):
         return self.same_as(other)
 
     __hash__ = object.__hash__  # identity: a graph is mutable while it is being built
+
+
+_ARROW_TABLE = "flowc.arrow_table"
+"""The arrow table's key in ``FlowIR.__networkx_cache__``."""
 
 
 def _order_of_arrow(arrow: tuple[str, Transition]) -> int:

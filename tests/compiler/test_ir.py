@@ -182,6 +182,43 @@ def test_add_steps_and_arrows_makes_the_graph_add_node_and_add_edge_make(seed: i
     assert nx.descendants(fast, "s0") == nx.descendants(slow, "s0")
 
 
+def _table_from_scratch(graph: FlowIR) -> list[tuple[str, list[tuple[str, Transition]]]]:
+    graph.__networkx_cache__.clear()
+    return list(graph.arrow_table().items())
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_arrow_table_add_steps_and_arrows_keeps_is_the_one_made_from_the_graph(
+    seed: int,
+) -> None:
+    """On an empty graph ``add_steps_and_arrows`` leaves the table ready (arrows in order, as
+    lowering gives them), or, given them out of order, none that ``arrow_table`` would not make
+    itself; either way the same rows, in node order, as made from networkx's dicts."""
+    steps, arrows = _random_scope(seed)
+    for given in (arrows, list(reversed(arrows))):
+        graph = FlowIR()
+        graph.add_steps_and_arrows({step.name: step for step in steps}, given)
+        kept = list(graph.arrow_table().items())
+        assert kept == _table_from_scratch(graph)
+    in_order = FlowIR()
+    in_order.add_steps_and_arrows({step.name: step for step in steps}, arrows)
+    assert "flowc.arrow_table" in in_order.__networkx_cache__
+
+
+def test_the_arrow_table_is_made_once_and_follows_changes_made_through_networkx(
+    ir: FlowIR,
+) -> None:
+    table = ir.arrow_table()
+    assert ir.arrow_table() is table
+    assert list(table.items()) == _table_from_scratch(ir)
+    ir.add_edge("a", "end", key=2, edge=Transition(2, ir.meta.span))
+    assert [target for target, _ in ir.arrow_table()["a"]] == ["g", "m1", "end"]
+    ir.remove_edge("a", "g")
+    assert [target for target, _ in ir.arrow_table()["a"]] == ["m1", "end"]
+    copied = ir.copy()
+    assert list(copied.arrow_table().items()) == list(ir.arrow_table().items())
+
+
 def test_accessors_give_entry_halts_steps_and_ordered_arrows(ir: FlowIR) -> None:
     assert ir.entry == "a"
     assert ir.halts == ("g", "m1")
