@@ -253,7 +253,11 @@ def _argument(
             return None
         node = _Constant(ast.CONSTANT_WORDS[literal], span)
     else:  # digits with an optional sign and fraction, as int() and float() read them
-        node = _Number(float(literal) if "." in literal else int(literal), span)
+        try:
+            number = float(literal) if "." in literal else int(literal)
+        except ValueError:  # more digits than int() reads: the builder reports it (F106)
+            return None
+        node = _Number(number, span)
     key_start -= offset
     key_name = _Name(written_key, _new_span(Span, (file, line, key_start, line, key_end - offset)))
     return _Argument(key_name, node, _new_span(Span, (file, line, key_start, line, end - offset)))

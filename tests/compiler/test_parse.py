@@ -456,6 +456,8 @@ LONG = "9" * 5000  # more digits than int() reads from text
         (f"map m = a for x in xs {{ max_concurrency {LONG} }}\n", "F106"),
         (f"map m = a for x in xs {{ retry {LONG} }}\n", "F106"),
         (f"map m = a for x in xs {{ tolerate {LONG}% }}\n", "F106"),
+        (f"action a = m:f(x={LONG})\n", "F106"),
+        (f"a -> end when x > {LONG}\n", "F112"),
     ],
 )
 def test_a_number_too_long_to_read_is_an_error_not_a_crash(source: str, code: str) -> None:
