@@ -75,6 +75,12 @@ F_FLOW_IMPORT_BROKEN = "F221"
 F_FLOW_IMPORT_CYCLE = "F222"
 F_FLOW_IMPORT_NAME = "F223"
 F_SELF_REFERENCE = "F224"
+F_NESTED_TOO_DEEP = "F225"
+
+MAX_NESTING = 32
+"""How many graphs may nest inside one another (a graph used as a step of the next, across
+imported .flow files too); deeper is F225. Real flows nest a handful, and every later stage
+(checks, build, drawing, the IR's JSON) walks the nesting recursively."""
 
 _new_span = tuple.__new__
 """``_new_span(Span, fields)``: the span ``Span(*fields)`` makes, without its Python ``__new__``
@@ -98,6 +104,13 @@ class _Loader:
 
     cache: dict[str, FlowIR | None] = field(default_factory=dict)
     stack: list[str] = field(default_factory=list)
+    depth: int = 0  # scopes (files and graph bodies) being lowered, one inside the other
+
+    @property
+    def nesting(self) -> int:
+        """How deep the scope being lowered is: the scopes around it, and the files whose
+        imports are being loaded (a file loads its imports before it lowers its scope)."""
+        return self.depth + len(self.stack)
 
     def load(self, path: Path, span: Span) -> tuple[FlowIR | None, list[Diagnostic]]:
         key = str(path.resolve())
@@ -114,6 +127,8 @@ class _Loader:
             ]
         if key in self.cache:
             return self.cache[key], []
+        if self.nesting >= MAX_NESTING:
+            return None, [_nested_too_deep(shown, span)]
         if not path.is_file():
             return None, [
                 Diagnostic(
@@ -238,6 +253,20 @@ class _FileLowerer:
         *,
         prelude: tuple[Declaration, ...] = (),
     ) -> FlowIR:
+        self.loader.depth += 1
+        try:
+            return self._lower_body(name, span, body, scope, prelude)
+        finally:
+            self.loader.depth -= 1
+
+    def _lower_body(
+        self,
+        name: str | None,
+        span: Span,
+        body: Iterable[ast.BodyStatement],
+        scope: _Scope,
+        prelude: tuple[Declaration, ...],
+    ) -> FlowIR:
         declarations = list(prelude)
         transitions: list[ast.Transition] = []
         for statement in body:
@@ -290,9 +319,13 @@ class _FileLowerer:
                 )
             )
             return None
+        statement = owner.raw[name]
+        if type(statement) is ast.GraphDecl and self.loader.nesting >= MAX_NESTING:
+            self.problems.append(_nested_too_deep(f"graph '{name}'", use))
+            return None
         owner.busy.add(name)
         try:
-            declared = self._lower_declaration(owner.raw[name], owner)
+            declared = self._lower_declaration(statement, owner)
         finally:
             owner.busy.discard(name)
         owner.done[name] = declared
@@ -576,4 +609,13 @@ def _missing_flow_name(wanted: str, path: Path, other: FlowIR, span: Span) -> Di
         f"{path} has no graph, action or map named '{wanted}'",
         span,
         hints=(hint,),
+    )
+
+
+def _nested_too_deep(what: str, use: Span) -> Diagnostic:
+    return Diagnostic(
+        F_NESTED_TOO_DEEP,
+        f"{what} would nest graphs more than {MAX_NESTING} deep",
+        use,
+        hints=("flatten the chain: let one graph run several steps instead of one graph each",),
     )

@@ -19,7 +19,7 @@ from flowc.compiler.ir import (
     UnknownNode,
     validate_ir,
 )
-from flowc.compiler.lower import lower
+from flowc.compiler.lower import MAX_NESTING, lower
 from flowc.compiler.parse import parse_or_raise
 
 EVERY_CONSTRUCT = Path(__file__).parents[2] / "examples" / "lang" / "every_construct.flow"
@@ -240,3 +240,45 @@ def test_copies_are_shallow_and_safe_because_attributes_are_frozen() -> None:
     assert copy == ir and copy is not ir
     copy.remove_node("a")
     assert "a" in ir and copy != ir
+
+
+def graph_chain(graphs: int) -> str:
+    """``graphs`` graphs, each but the last running the next as its one step."""
+    lines = [f"graph g{i} {{\n  start -> g{i + 1} -> end\n}}" for i in range(graphs - 1)]
+    lines.append(f"graph g{graphs - 1} {{\n  action a = m:f writes x\n  start -> a -> end\n}}")
+    return "\n".join([*lines, "start -> g0 -> end", ""])
+
+
+def test_graphs_may_nest_up_to_the_limit_and_every_stage_walks_them() -> None:
+    from flowc.compiler.checks import run_checks
+    from flowc.compiler.emit import emit_python
+    from flowc.compiler.ir_schema import dump_ir, load_ir
+    from flowc.compiler.render import render_dot
+
+    ir = lower(parse_or_raise(graph_chain(MAX_NESTING - 1), "deep.flow"))
+    assert ir.meta.problems == () and run_checks(ir, import_python=False) == []
+    assert load_ir(dump_ir(ir)) == ir
+    assert "g30" in render_dot(ir) and "g30" in emit_python(ir)
+
+
+def test_graphs_nested_deeper_are_f225_not_a_crash() -> None:
+    from flowc.compiler.checks import run_checks
+
+    ir = lower(parse_or_raise(graph_chain(400), "deep.flow"))
+    codes = [d.code for d in run_checks(ir, import_python=False)]
+    assert set(codes) == {"F225"}  # and no "unknown step" where the nesting stopped
+
+
+def test_flow_files_importing_one_another_too_deep_are_f225_not_a_crash(tmp_path: Path) -> None:
+    files = 300
+    for i in range(files - 1):
+        (tmp_path / f"f{i}.flow").write_text(
+            f'from "f{i + 1}.flow" import g{i + 1}\ngraph g{i} {{\n  start -> g{i + 1} -> end\n}}\n'
+        )
+    (tmp_path / f"f{files - 1}.flow").write_text(
+        f"graph g{files - 1} {{\n  action a = m:f writes x\n  start -> a -> end\n}}\n"
+    )
+    main = tmp_path / "main.flow"
+    main.write_text('from "f0.flow" import g0\nstart -> g0 -> end\n')
+    ir = lower(parse_or_raise(main.read_text(), str(main)))
+    assert "F225" in {d.code for d in ir.meta.problems}

@@ -22,7 +22,7 @@ from flowc.compiler.ir import (
     PythonImport,
     UnknownNode,
 )
-from flowc.compiler.lower import F_SELF_REFERENCE
+from flowc.compiler.lower import F_NESTED_TOO_DEEP, F_SELF_REFERENCE
 from flowc.errors import Diagnostic, Related, Span
 
 F_UNKNOWN_STEP = "F201"
@@ -45,14 +45,14 @@ def check_names(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagnost
     facts = facts or flow_facts(ir)
     top_declared = cache(partial(_declared_spans, ir))  # for hints only: made on first use
     imported = {i.local: i.span for i in ir.meta.imports if isinstance(i, PythonImport)}
-    self_referenced = {d.span for d in ir.meta.problems if d.code == F_SELF_REFERENCE}
+    explained = _unresolved_on_purpose(ir)
     for scope in facts.scopes:
         yield from _duplicates(scope)
         if UnknownNode not in map(type, map(_NODE, scope._node.values())):
             continue  # every step resolved: told without a loop in Python
         declared: dict[str, Span | None] | None = None  # made for the first unknown step
         for node in scope.steps():
-            if type(node) is UnknownNode and node.span not in self_referenced:
+            if type(node) is UnknownNode and node.span not in explained:
                 if declared is None:
                     declared = {**top_declared(), **_declared_spans(scope)}
                 yield _unknown_step(node, declared, imported)
@@ -131,10 +131,10 @@ def _callables(
             references.append((options.executor.callable, "executor"))
         if options.task_key is not None and options.task_key.callable is not None:
             references.append((options.task_key.callable, "task key"))
-    self_referenced = {d.span for d in ir.meta.problems if d.code == F_SELF_REFERENCE}
+    explained = _unresolved_on_purpose(ir)
     kinds: dict[str, str] | None = None  # made for the first unresolved callable
     for spec, user in references:
-        if spec.resolved or (spec.span, spec.written) in seen or spec.span in self_referenced:
+        if spec.resolved or (spec.span, spec.written) in seen or spec.span in explained:
             continue
         seen.add((spec.span, spec.written))
         if kinds is None:
@@ -250,3 +250,9 @@ def _type_ref(ref: TypeRef, imported: dict[str, Span]) -> Iterator[Diagnostic]:
 
 def _article(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _unresolved_on_purpose(ir: FlowIR) -> set[Span]:
+    """Where lowering left a step unresolved and said why (a graph that contains itself, F224, or
+    one nested too deep, F225): no "unknown step" there as well."""
+    return {d.span for d in ir.meta.problems if d.code in (F_SELF_REFERENCE, F_NESTED_TOO_DEEP)}
