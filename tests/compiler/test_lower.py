@@ -282,3 +282,14 @@ def test_flow_files_importing_one_another_too_deep_are_f225_not_a_crash(tmp_path
     main.write_text('from "f0.flow" import g0\nstart -> g0 -> end\n')
     ir = lower(parse_or_raise(main.read_text(), str(main)))
     assert "F225" in {d.code for d in ir.meta.problems}
+
+
+def test_a_flow_nested_to_the_limit_builds_and_runs(tmp_path: Path) -> None:
+    from flowc.compiler import compile_source
+
+    (tmp_path / "nest_actions.py").write_text("def f(state):\n    return state.update(x=1)\n")
+    source = graph_chain(MAX_NESTING - 1).replace("m:f", "nest_actions:f")
+    compiled = compile_source(source, str(tmp_path / "deep.flow"))
+    assert compiled.diagnostics == []
+    _, _, state = compiled.build_application().run()
+    assert state["x"] == 1
