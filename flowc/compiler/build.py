@@ -179,7 +179,8 @@ class _Builder:
         """The runtime ``Graph`` of one scope: its steps and its transitions in order (made
         directly: every step is a named ``Action``, what ``GraphBuilder`` would normalise them
         to, and the transitions are arrows whose ``Transition`` objects are made if read)."""
-        steps = [self.step(node) for node in scope.steps()]
+        action, step = self.action, self.step
+        steps = [action(node) if type(node) is ActionNode else step(node) for node in scope.steps()]
         arrows = scope_arrows(scope)
         try:
             return Graph.from_arrows(steps, arrows)
@@ -230,25 +231,38 @@ class _Builder:
 
     def action(self, node: ActionNode) -> Action:
         """One runtime action per IR action (a map branch that is a declared step, unchanged,
-        is the same object as the step)."""
-        key = id(node)
-        made = self.actions.get(key)
-        if made is None:
-            made = self.actions[key] = self._new_action(node)
-        return made
-
-    def _new_action(self, node: ActionNode) -> Action:
+        is the same object as the step). Most are actions of a plain function seen before:
+        its maker makes them, as ``make_action`` would."""
+        made = self.actions.get(id(node))
+        if made is not None:
+            return made
         spec = node.callable
         key = (spec.module, spec.name)
         bound = {arg.name: arg.value.to_python() for arg in node.args} if node.args else {}
         reads = list(map(_KEY_NAME, node.reads))
         writes = list(map(_KEY_NAME, node.writes))
         maker = self.makers.get(key)
-        if maker is not None:  # a plain function seen before: what ``make_action`` does
+        if maker is None:
+            made = self._first_action(node, key, reads, writes, bound)
+        else:
             try:
-                return maker.make(reads, writes, bound, node.name, node.span)
+                made = maker.make(reads, writes, bound, node.name, node.span)
             except FlowError as error:
                 raise _binding_error(node, error) from error
+        self.actions[id(node)] = made
+        return made
+
+    def _first_action(
+        self,
+        node: ActionNode,
+        key: tuple[str | None, str],
+        reads: list[str],
+        writes: list[str],
+        bound: dict[str, Any],
+    ) -> Action:
+        """An action through ``make_action``, keeping the maker of a plain function for the
+        next actions of ``key``."""
+        spec = node.callable
         target = self.load(spec)
         try:
             made = make_action(
