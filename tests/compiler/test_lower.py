@@ -290,6 +290,6 @@ def test_a_flow_nested_to_the_limit_builds_and_runs(tmp_path: Path) -> None:
     (tmp_path / "nest_actions.py").write_text("def f(state):\n    return state.update(x=1)\n")
     source = graph_chain(MAX_NESTING - 1).replace("m:f", "nest_actions:f")
     compiled = compile_source(source, str(tmp_path / "deep.flow"))
-    assert compiled.diagnostics == []
+    assert not compiled.diagnostics
     _, _, state = compiled.build_application().run()
     assert state["x"] == 1
