@@ -14,6 +14,7 @@ Conditions are nodes of the runtime's expression language (``flowc.runtime.expre
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -50,6 +51,8 @@ BUILTIN_REDUCER_ARITY: Mapping[str, tuple[int, int]] = MappingProxyType(
 """The fewest and most fields each built-in reducer takes (the parser's one table)."""
 
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+LONGEST_DURATION_S = threading.TIMEOUT_MAX
+"""The longest duration a timeout or backoff may be: what a thread can wait for (~292 years)."""
 
 
 # ---- leaves -----------------------------------------------------------------------------------

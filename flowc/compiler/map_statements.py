@@ -332,8 +332,9 @@ def _measure(match: re.Match[str], group: str, file: str, line: int, offset: int
     span = _new_span(Span, (file, line, start - offset, line, end - offset))
     if unit == "%":
         return None if amount > 100 else _Percent(amount, span)
-    if unit:
-        return _Duration(amount, unit, span)
+    if unit:  # a duration; one too long to wait for is the builder's to report
+        too_long = not amount * ast.DURATION_UNITS[unit] <= ast.LONGEST_DURATION_S
+        return None if too_long else _Duration(amount, unit, span)
     return amount if type(amount) is int else None
 
 

@@ -343,6 +343,11 @@ class AstBuilder(Transformer):
     def _duration(self, token: Token, what: str) -> ast.Duration:
         amount, unit = self._number(token)
         span = _token_span(token, self.file)
+        scale = ast.DURATION_UNITS.get(unit)
+        if scale is not None and not amount * scale <= ast.LONGEST_DURATION_S:
+            message = f"{what} of {token.value} is longer than flowc can wait"
+            self._error(F_VALUE, message, span, "write a duration such as 30s, 2m or 1h")
+            return ast.Duration(0, "s", span)
         if unit not in ast.DURATION_UNITS or amount < 0:
             written = f"`{token.value}`"
             problem = "is negative" if amount < 0 else "has no unit" if not unit else "has unit"

@@ -476,3 +476,17 @@ def test_a_condition_number_too_long_to_read_is_f112() -> None:
         parse_expression(f"(x) > {LONG}")  # parenthesised: the full tokenizer, not simple.py
     assert caught.value.code == "F112"
     assert "5000 digits is longer than flowc reads" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "option", ["timeout 1e999s", "retry 2 backoff 1e300h", "retry 2 backoff 1s jitter 1e999ms"]
+)
+def test_a_duration_too_long_to_wait_for_is_an_error_not_a_failure_at_run_time(option: str) -> None:
+    from flowc.compiler.parse import parse_full
+
+    source = f"map m = a for x in xs {{\n  {option}\n}}\n"
+    for parser in (parse, parse_full):
+        module, diagnostics = parser(source, "t.flow")
+        assert module is None
+        assert [d.code for d in diagnostics] == ["F106"]
+        assert "longer than flowc can wait" in diagnostics[0].message
