@@ -8,6 +8,7 @@ generates the former from a ``.flow`` map block.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -88,10 +89,19 @@ class Retry:
             raise InvalidMapOptionsError(f"Retry.attempts must be >= 1, got {self.attempts}")
         if min(self.base_delay, self.factor, self.max_delay, self.jitter) < 0:
             raise InvalidMapOptionsError("Retry delays, factor and jitter must be >= 0")
+        if not self.max_delay * (1.0 + self.jitter) <= threading.TIMEOUT_MAX:
+            raise InvalidMapOptionsError(
+                f"Retry.max_delay with its jitter must be at most {threading.TIMEOUT_MAX:.0f} s "
+                "(threading.TIMEOUT_MAX), the longest a thread can wait"
+            )
 
     def delay(self, failed_attempts: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after the ``failed_attempts``-th failure (1-based)."""
-        base = min(self.max_delay, self.base_delay * self.factor ** (failed_attempts - 1))
+        try:
+            grown = self.base_delay * self.factor ** (failed_attempts - 1)
+        except OverflowError:  # thousands of retries: the cap has long been reached
+            grown = self.max_delay
+        base = min(self.max_delay, grown)
         draw = (rng or random).random()
         return base * (1.0 + self.jitter * draw)
 
@@ -132,8 +142,11 @@ class MapOptions:
                 raise InvalidMapOptionsError(
                     f"MapOptions.{name} must be an int >= 1, got {value!r}"
                 )
-        if self.timeout is not None and self.timeout <= 0:
-            raise InvalidMapOptionsError(f"MapOptions.timeout must be > 0, got {self.timeout}")
+        if self.timeout is not None and not 0 < self.timeout <= threading.TIMEOUT_MAX:
+            raise InvalidMapOptionsError(
+                f"MapOptions.timeout must be > 0 and at most {threading.TIMEOUT_MAX:.0f} s "
+                f"(threading.TIMEOUT_MAX), got {self.timeout}"
+            )
         if self.task_key is not None and not (
             isinstance(self.task_key, str) or callable(self.task_key)
         ):
