@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -567,7 +568,8 @@ def retry_values(spec: RetrySpec) -> tuple[Any, ...]:
 def retry(options: IRMapOptions) -> Retry | None:
     """``retry N backoff D jitter J``: N *extra* attempts (``Retry.attempts`` counts all), first
     delay D doubling, jitter as a fraction of the delay (``jitter 100ms`` over ``backoff 0.5s`` is
-    0.2)."""
+    0.2). The doubling is not capped below what N attempts reach (``Retry``'s own default cap,
+    5 s, would cut ``backoff 30s`` short), only at the longest wait a thread can make."""
     spec = options.retry
     if spec is None:
         return None
@@ -578,7 +580,9 @@ def retry(options: IRMapOptions) -> Retry | None:
         jitter = spec.jitter_seconds / delay
     else:
         jitter = 0.0
-    return Retry(attempts=spec.attempts + 1, base_delay=delay, jitter=jitter)
+    longest = delay * 2.0 ** min(spec.attempts - 1, 1000)  # inf (no error) past a float
+    max_delay = min(longest, threading.TIMEOUT_MAX / (1.0 + jitter))
+    return Retry(attempts=spec.attempts + 1, base_delay=delay, max_delay=max_delay, jitter=jitter)
 
 
 def builtin_reducer(spec: ReduceSpec) -> Callable[[Iterable[Any]], Any]:

@@ -510,7 +510,7 @@ class _Emitter:
         if again is not None:
             parts.append(
                 f"retry=Retry(attempts={again.attempts}, base_delay={again.base_delay!r}, "
-                f"jitter={again.jitter!r})"
+                f"max_delay={again.max_delay!r}, jitter={again.jitter!r})"
             )
         if options.timeout_seconds is not None:
             parts.append(f"timeout={options.timeout_seconds!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import random
 import sys
 import textwrap
 from pathlib import Path
@@ -11,6 +12,9 @@ import pytest
 
 from flowc.compiler import compile_source
 from flowc.compiler.build import _Builder, build_application, make_action
+from flowc.compiler.ir import MapNode
+from flowc.compiler.lower import lower
+from flowc.compiler.parse import parse_or_raise
 from flowc.errors import FlowBuildError
 from flowc.runtime.parallelism import MapActions, MapActionsAndStates, MapStates
 
@@ -198,6 +202,17 @@ def test_a_bad_binding_of_a_function_seen_before_is_f411_at_the_argument(flow) -
     assert caught.value.span.line == 5
 
 
+def test_backoff_doubles_past_retrys_default_cap_of_5_s() -> None:
+    from flowc.compiler.build import retry
+
+    source = "action a = m:f reads x writes y\nmap m = a for x in xs {\n  retry 3 backoff 30s\n}\n"
+    ir = lower(parse_or_raise(source + "start -> m -> end\n", "t.flow"))
+    (node,) = [d for d in ir.meta.declarations if isinstance(d, MapNode)]
+    built = retry(node.options)
+    assert built is not None
+    assert [built.delay(n, random.Random(0)) for n in (1, 2, 3)] == [30.0, 60.0, 120.0]
+
+
 def test_map_kinds_become_their_runtime_classes_with_options(flow) -> None:
     compiled = flow("""
         from MOD import square, shout
@@ -225,6 +240,7 @@ def test_map_kinds_become_their_runtime_classes_with_options(flow) -> None:
     options = maps["a"].options
     assert options.retry.attempts == 3 and options.retry.base_delay == 0.5
     assert options.retry.jitter == pytest.approx(0.2)
+    assert options.retry.max_delay == 1.0  # the second retry's delay: 0.5 s doubled
     assert options.failure_policy.max_failures == 1
     assert options.timeout == 3.0
     _, _, state = app.run()
