@@ -248,20 +248,16 @@ def takes_text(ref: Any, value: Any) -> bool:
 
 def model_lookup(meta: Any, import_python: bool) -> ModelLookup:
     """Finds an imported type by the name the .flow file uses (``None``: cannot tell)."""
-    from flowc.compiler.ir import PythonImport
+    from flowc.compiler.value_types import imported_classes
 
-    imports = {i.local: i for i in meta.imports if isinstance(i, PythonImport)}
+    return imported_classes(meta, _import_class if import_python else None)
 
-    def lookup(name: str) -> Any:
-        found = imports.get(name)
-        if found is None or not import_python:
-            return None
-        try:
-            return getattr(importlib.import_module(found.module), found.name, None)
-        except Exception:  # the Python-side check reports modules that do not import
-            return None
 
-    return lookup
+def _import_class(spec: Any) -> Any:
+    try:
+        return getattr(importlib.import_module(spec.module), spec.name, None)
+    except Exception:  # the Python-side check reports modules that do not import
+        return None
 
 
 def state_type_error(key: str, item: GivenValue, spec: Any, problem: TypeProblem) -> Diagnostic:

@@ -55,6 +55,12 @@ LONGEST_DURATION_S = threading.TIMEOUT_MAX
 """The longest duration a timeout or backoff may be: what a thread can wait for (~292 years)."""
 
 
+def waitable(amount: float, unit: str) -> bool:
+    """Whether ``amount`` of ``unit`` (a key of ``DURATION_UNITS``) is a wait a thread can make;
+    ``1e999s`` is not (F106), nor is anything past ``LONGEST_DURATION_S``."""
+    return amount * DURATION_UNITS[unit] <= LONGEST_DURATION_S
+
+
 # ---- leaves -----------------------------------------------------------------------------------
 
 

@@ -333,8 +333,7 @@ def _measure(match: re.Match[str], group: str, file: str, line: int, offset: int
     if unit == "%":
         return None if amount > 100 else _Percent(amount, span)
     if unit:  # a duration; one too long to wait for is the builder's to report
-        too_long = not amount * ast.DURATION_UNITS[unit] <= ast.LONGEST_DURATION_S
-        return None if too_long else _Duration(amount, unit, span)
+        return _Duration(amount, unit, span) if ast.waitable(amount, unit) else None
     return amount if type(amount) is int else None
 
 

@@ -343,8 +343,7 @@ class AstBuilder(Transformer):
     def _duration(self, token: Token, what: str) -> ast.Duration:
         amount, unit = self._number(token)
         span = _token_span(token, self.file)
-        scale = ast.DURATION_UNITS.get(unit)
-        if scale is not None and not amount * scale <= ast.LONGEST_DURATION_S:
+        if unit in ast.DURATION_UNITS and not ast.waitable(amount, unit):
             message = f"{what} of {token.value} is longer than flowc can wait"
             self._error(F_VALUE, message, span, "write a duration such as 30s, 2m or 1h")
             return ast.Duration(0, "s", span)

@@ -16,9 +16,25 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flowc.compiler.ast import TypeRef
+    from flowc.compiler.ir import FlowMeta, PythonImport
 
 ModelLookup = Callable[[str], Any]
 """The class a .flow file imports under a name, or ``None`` when it cannot tell."""
+
+
+def imported_classes(meta: FlowMeta, load: Callable[[PythonImport], Any] | None) -> ModelLookup:
+    """The ``ModelLookup`` of a .flow file: a type name it imports (``from m import Answer``),
+    loaded by ``load`` (``None``: nothing is imported, so no imported type is checked)."""
+    from flowc.compiler.ir import PythonImport
+
+    imports = {i.local: i for i in meta.imports if isinstance(i, PythonImport)}
+
+    def lookup(name: str) -> Any:
+        found = imports.get(name)
+        return None if found is None or load is None else load(found)
+
+    return lookup
+
 
 SCALARS: dict[str, Callable[[Any], bool]] = {
     "str": lambda v: isinstance(v, str),

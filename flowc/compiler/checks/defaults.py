@@ -22,6 +22,7 @@ from flowc.compiler.value_types import (
     ModelLookup,
     TypeProblem,
     example_value,
+    imported_classes,
     type_problem,
 )
 from flowc.errors import Diagnostic, Span
@@ -47,17 +48,15 @@ def check_defaults(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagn
 
 
 def _model_lookup(meta: FlowMeta, python: PythonObjects | None) -> ModelLookup:
-    """The imported class a type name stands for; ``None`` without importing (not checked)."""
-    imports = {i.local: i for i in meta.imports if isinstance(i, PythonImport)}
+    """The imported class a type name stands for, from the checks' own imports."""
+    if python is None:
+        return imported_classes(meta, None)
 
-    def lookup(name: str) -> Any:
-        found = imports.get(name)
-        if found is None or python is None:
-            return None
-        target = python.get(found.module, found.name, found.span)
+    def load(spec: PythonImport) -> Any:
+        target = python.get(spec.module, spec.name, spec.span)
         return None if target is FAILED else target
 
-    return lookup
+    return imported_classes(meta, load)
 
 
 def _wrong_default(spec: StateFieldSpec, problem: TypeProblem, where: Span) -> Diagnostic:
