@@ -101,33 +101,44 @@ LITERAL_TYPES = (bool, int, float, str, type(None))
 
 class Expression:
     """Base of all nodes. Subclasses are frozen slotted dataclasses whose ``span`` is not
-    compared. ``evaluate`` (a closure) and ``reads`` are computed on first use and kept."""
+    compared. ``evaluate`` (a closure) and ``reads`` are computed on first use and kept.
 
-    __slots__ = ("_depth", "evaluate", "reads")
+    They are properties over private slots, not a ``__getattr__`` hook: a class with that hook
+    loses CPython's specialised attribute reads on *every* attribute of every node (~20 times
+    slower each), which the compiler's passes pay on each ``span``, ``left`` or ``op``."""
+
+    __slots__ = ("_depth", "_evaluate", "_reads")
 
     span: Span
-    evaluate: Evaluator
-    reads: tuple[str, ...]
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "evaluate":
+    @property
+    def evaluate(self) -> Evaluator:
+        try:
+            return self._evaluate  # type: ignore[no-any-return]
+        except AttributeError:
             from flowc.runtime.expression.evaluator import compile_node
 
-            value: Any = compile_node(self)
-        elif name == "reads":  # ``walk``'s pre-order, without its generators (once per node)
+            value = compile_node(self)
+            object.__setattr__(self, "_evaluate", value)
+            return value
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """State keys the expression reads, each once, in source order."""
+        try:
+            return self._reads  # type: ignore[no-any-return]
+        except AttributeError:
             names: list[str] = []
             stack: list[Expression] = [self]
-            while stack:
+            while stack:  # ``walk``'s pre-order, without its generators
                 node = stack.pop()
                 if type(node) is Name:
-                    names.append(node.id)  # type: ignore[attr-defined]
+                    names.append(node.id)
                 else:
                     stack.extend(reversed(node.children()))
             value = tuple(dict.fromkeys(names))
-        else:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        object.__setattr__(self, name, value)
-        return value
+            object.__setattr__(self, "_reads", value)
+            return value
 
     def children(self) -> tuple[Expression, ...]:
         """Direct sub-expressions, in source order."""
@@ -449,8 +460,7 @@ def checked_literal(value: bool | int | float | str | None, span: Span) -> Liter
 
 def checked_unary(op: str, operand: Expression, span: Span, depth: int) -> Unary:
     """``Unary(op, operand, span)`` for an operator already known to be one of UNARY_OPS.
-    ``depth`` is the node's own (the caller built the operand; reading ``_depth`` back through
-    ``Expression.__getattr__``'s hook costs more than the rest of the node)."""
+    ``depth`` is the node's own (the caller built the operand and knows it)."""
     node = _UnaryDraft()
     node.op = op
     node.operand = operand

@@ -52,9 +52,9 @@ from flowc.runtime.expression.nodes import (
 from flowc.runtime.expression.printer import to_source
 from flowc.runtime.expression.simple import parse_simple
 
-# What ``root.evaluate`` would do on first use (``Expression.__getattr__``), without the failed
-# slot lookup and the AttributeError it raises first (a fifth of a simple condition's parse).
-_set_evaluate = Expression.evaluate.__set__  # type: ignore[attr-defined]
+# What ``root.evaluate`` would do on first use, without the failed slot read and the
+# AttributeError it raises first.
+_set_evaluate = Expression._evaluate.__set__  # type: ignore[attr-defined]
 
 CACHE_SIZE = 1024  # distinct texts kept by parse_expression's cache (span-less parses only)
 
