@@ -35,6 +35,7 @@ def assert_same_as_parser(text: str) -> None:
     if simple is not None:
         assert simple == expected
         assert shape(simple) == shape(expected)
+        assert simple.reads == expected.reads  # set while building, not walked: same keys
 
 
 @pytest.mark.parametrize(
@@ -50,6 +51,7 @@ def assert_same_as_parser(text: str) -> None:
         "None == x",
         "x == ''",
         "  padded < 1  ",
+        "x < y or y < x or not x",  # names on both sides, repeated: each read once, in order
     ],
 )
 def test_simple_conditions_are_built_from_one_match(text: str):

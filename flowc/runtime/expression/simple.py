@@ -20,6 +20,7 @@ from flowc.runtime.expression.nodes import (
     KEYWORDS,
     LITERAL_WORDS,
     Expression,
+    Name,
     checked_bool,
     checked_compare,
     checked_literal,
@@ -28,6 +29,7 @@ from flowc.runtime.expression.nodes import (
 )
 
 _new_span = tuple.__new__  # Span's own __new__ is a Python function; this is ~2× faster
+_set_reads = Expression._reads.__set__  # type: ignore[attr-defined]
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*+"
 _NUMBER = r"-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?![A-Za-z0-9_.])"
@@ -48,6 +50,7 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
         return None
     file, line, col = locator.file, locator.first_line, locator.first_col
     items: list[Expression] = []
+    names: list[str] = []  # the keys read, in source order: the root's ``reads`` without a walk
     deepest = 1  # the items' largest depth: an operand is 1, a comparison or `not` 2
     connective = None
     first = position = 0
@@ -61,6 +64,7 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
         if negated is not None:
             if negated in KEYWORDS:
                 return None
+            names.append(negated)
             start, end = match.span("negated")
             name = checked_name(
                 negated, _new_span(Span, (file, line, start + col, line, end + col))
@@ -75,6 +79,8 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
             left_node = _operand(left, start, end, file, line, col)
             if left_node is None:
                 return None
+            if type(left_node) is Name:
+                names.append(left)
             if op is None:
                 item = left_node
             else:
@@ -82,6 +88,8 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
                 right_node = _operand(right, right_start, end, file, line, col)
                 if right_node is None:
                     return None
+                if type(right_node) is Name:
+                    names.append(right)
                 span = _new_span(Span, (file, line, start + col, line, end + col))
                 item = checked_compare(left_node, (op,), (right_node,), span, 2)
                 deepest = 2
@@ -95,9 +103,12 @@ def parse_simple(text: str, locator: Locator) -> Expression | None:
         connective = joined
         position = match.end()
     if connective is None:
-        return items[0]
-    span = _new_span(Span, (file, line, first + col, line, end + col))
-    return checked_bool(connective, tuple(items), span, deepest + 1)
+        root = items[0]
+    else:
+        span = _new_span(Span, (file, line, first + col, line, end + col))
+        root = checked_bool(connective, tuple(items), span, deepest + 1)
+    _set_reads(root, tuple(dict.fromkeys(names)) if len(names) > 1 else tuple(names))
+    return root
 
 
 def _operand(value: str, start: int, end: int, file: str, line: int, col: int) -> Expression | None:
