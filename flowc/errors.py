@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 MAX_ERRORS_SHOWN = 20
@@ -111,10 +113,10 @@ def format_diagnostic(
 
 
 def _caret_excerpt(span: Span, source: str) -> list[str]:
-    source_lines = source.splitlines()
-    if not 1 <= span.line <= len(source_lines):
+    text = source_line(source, span.line)
+    if text is None:
         return []
-    text = source_lines[span.line - 1].replace("\t", " ")
+    text = text.replace("\t", " ")
     same_line = span.end_line in (None, span.line) and span.end_col is not None
     width = max(1, span.end_col - span.col) if same_line and span.end_col else 1
     width = min(width, max(1, len(text) - span.col + 1))
@@ -123,6 +125,28 @@ def _caret_excerpt(span: Span, source: str) -> list[str]:
         f" {span.line} | {text}",
         f" {gutter} | {' ' * (span.col - 1)}{'^' * width}",
     ]
+
+
+def source_line(source: str, number: int) -> str | None:
+    """Line ``number`` (1-based) of ``source`` without its line break, or None past the end.
+
+    Lines end at "\n" alone, as the lexer counts them (``str.splitlines`` also breaks at form
+    feeds and other separators, which would show the wrong line). The line starts are found
+    once per source: a file with thousands of diagnostics is not split once per diagnostic."""
+    starts = _line_starts(source)
+    if not 1 <= number <= len(starts):
+        return None
+    start = starts[number - 1]
+    end = starts[number] - 1 if number < len(starts) else len(source)
+    if number == len(starts) and start == end:
+        return None  # the empty "line" after a final newline (or of an empty text) is not one
+    line = source[start:end]
+    return line[:-1] if line.endswith("\r") else line
+
+
+@lru_cache(maxsize=4)
+def _line_starts(source: str) -> tuple[int, ...]:
+    return tuple(accumulate((len(line) + 1 for line in source.split("\n")[:-1]), initial=0))
 
 
 class FlowError(Exception):

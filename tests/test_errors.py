@@ -11,6 +11,7 @@ from flowc.errors import (
     FlowRuntimeError,
     Span,
     format_diagnostic,
+    source_line,
 )
 
 SOURCE = "flow etl\nload -> sumarize\n"
@@ -36,6 +37,22 @@ def test_a_span_into_another_file_gets_no_excerpt_from_this_one() -> None:
     assert " 2 |" not in format_diagnostic(diagnostic, SOURCE, source_file="etl.flow")
     error = FlowCheckError(diagnostics=[diagnostic], source=SOURCE, source_file="etl.flow")
     assert str(error) == "lib.flow:2:1: error[F221]: broken import"
+
+
+def test_the_excerpt_counts_lines_as_the_lexer_does_by_newlines_alone() -> None:
+    """A form feed in a comment is not a line break to the lexer, nor to the excerpt."""
+    source = "flow t # a form feed \f here\r\nload -> x\r\naction a = f()\r\n"
+    diagnostic = Diagnostic("F203", "'f' is not imported", Span("t.flow", 3, 12, 3, 13))
+    assert format_diagnostic(diagnostic, source).splitlines()[1:] == [
+        " 3 | action a = f()",
+        "   |            ^",
+    ]
+
+
+def test_source_line_finds_each_line_and_nothing_past_the_last() -> None:
+    assert [source_line("a\nb\n", n) for n in (0, 1, 2, 3)] == [None, "a", "b", None]
+    assert [source_line("a\n\nc", n) for n in (1, 2, 3, 4)] == ["a", "", "c", None]
+    assert source_line("", 1) is None
 
 
 def test_an_error_exposes_its_first_diagnostic_and_shows_a_bounded_number() -> None:

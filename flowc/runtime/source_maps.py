@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowc.errors import FlowError, Span, format_diagnostic
+from flowc.errors import FlowError, Span, format_diagnostic, source_line
 
 NOTE_PREFIX = "flowc: "
 _LOCATION = re.compile(r" at (?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
@@ -184,14 +184,14 @@ def _excerpt(span: Span) -> str:
         text = Path(span.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return ""
-    source_lines = text.splitlines()
-    if not 1 <= span.line <= len(source_lines):
+    line = source_line(text, span.line)
+    if line is None:
         return ""
     gutter = " " * len(str(span.line))
     return "\n".join(
         [
             f"  --> {span}",
-            f" {span.line} | {source_lines[span.line - 1]}",
+            f" {span.line} | {line}",
             f" {gutter} | {' ' * (span.col - 1)}^",
         ]
     )
