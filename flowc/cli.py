@@ -11,6 +11,8 @@ Exit codes: 0 success; 1 errors in the input (or files ``fmt --check`` would cha
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +28,7 @@ from flowc.errors import FlowError
 EXIT_OK = 0
 EXIT_ERRORS = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a process that SIGPIPE ended (128 + 13)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -112,6 +115,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `flowc check big.flow | head`: the reader has all it wanted
+        _silence_closed_output()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_closed_output() -> None:
+    """Point stdout and stderr at /dev/null, so that the interpreter's flush at exit does not
+    fail again on the closed pipe (Python's documented way out)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a replaced or closed stream: let it be
+            os.dup2(devnull, stream.fileno())
 
 
 if __name__ == "__main__":

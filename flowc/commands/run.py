@@ -326,7 +326,7 @@ class Progress:
     plain line when a map finishes. Thread-safe (branches finish on worker threads)."""
 
     def __init__(self, stream: TextIO, live: bool) -> None:
-        self.stream = stream
+        self.stream: TextIO | None = stream
         self.live = live
         self.lock = threading.Lock()
         self.maps: dict[str, dict[str, Any]] = {}
@@ -362,15 +362,16 @@ class Progress:
 
     def _draw(self, map_name: str, final: bool = False) -> None:
         now = time.monotonic()
-        if not final and (not self.live or now - self.last_draw < 0.05):
+        if self.stream is None or (not final and (not self.live or now - self.last_draw < 0.05)):
             return
         self.last_draw = now
         line = describe_progress(map_name, self.maps[map_name], final)
-        if self.live:
-            self.stream.write(f"\r\x1b[2K{line}" + ("\n" if final else ""))
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        text = f"\r\x1b[2K{line}" + ("\n" if final else "") if self.live else line + "\n"
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError:  # the reader of stderr went away: the run goes on without progress
+            self.stream = None
 
 
 def _counts() -> dict[str, Any]:

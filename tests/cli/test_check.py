@@ -121,6 +121,24 @@ def test_a_missing_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_output_cut_short_by_its_reader_exits_141_without_a_traceback(tmp_path: Path) -> None:
+    """`flowc check big.flow | head`: far more output than a pipe buffers, read one line."""
+    actions = "".join(f"action a{i} = nowhere reads x writes x\n" for i in range(3000))
+    path = write(tmp_path, "big.flow", f"state {{ x: int = 0 }}\n{actions}start -> a0 -> end\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowc.cli", "check", "--no-import", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert "error[" in process.stdout.readline()
+    process.stdout.close()
+    errors = process.stderr.read()
+    assert process.wait(timeout=60) == 141
+    assert "Traceback" not in errors and "Exception ignored" not in errors
+
+
 def test_usage_errors_exit_2() -> None:
     assert flowc("check").returncode == 2
     assert flowc("check", "--format", "xml", "a.flow").returncode == 2

@@ -27,6 +27,12 @@ def greet(state, name):
 def leave(state):
     raise SystemExit(5)
 
+def nap(state):
+    import time
+
+    time.sleep(0.2)
+    return state.update(y=state["x"])
+
 def tangle(state):
     deep, loop = [], [1]
     for _ in range(5000):
@@ -196,6 +202,31 @@ def test_resume_says_where_the_run_picks_up(project: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "flowc: resuming at 'b'" in again.stderr
     assert json.loads(again.stdout) == {"n": 3}  # from the saved n=1, not from the default 0
+
+
+def test_a_run_whose_stderr_reader_goes_away_still_finishes(project: Path) -> None:
+    """The map's progress line cannot be written; the run goes on and prints its state."""
+    (project / "naps.flow").write_text(
+        "from run_actions import nap\n"
+        "state { xs: list[int] = [1, 2] }\n"
+        "action n = nap reads x writes y\n"
+        "map naps = n for x in xs { reduce ys = collect(y) }\n"
+        "start -> naps -> end\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowc.cli", "run", "naps.flow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stderr.readline().startswith("flowc: app id ")
+    process.stderr.close()  # before the map ends (each branch naps 0.2 s)
+    output = process.stdout.read()
+    assert process.wait(timeout=60) == 0
+    assert json.loads(output)["ys"] == [1, 2]
 
 
 def test_track_writes_a_run_directory(project: Path) -> None:
