@@ -230,7 +230,16 @@ class TypeChecker:
         return None
 
     def _binary(self, node: Binary) -> Type | None:
-        left, right = self.infer(node.left), self.infer(node.right)
+        spine: list[Binary] = []  # a left-leaning chain (`a + b + c …`) in a loop: it may be long
+        while type(node) is Binary:
+            spine.append(node)
+            node = node.left  # type: ignore[assignment]
+        left = self.infer(node)
+        for binary in reversed(spine):
+            left = self._arithmetic(binary, left, self.infer(binary.right))
+        return left
+
+    def _arithmetic(self, node: Binary, left: Type | None, right: Type | None) -> Type | None:
         if left is None or right is None:
             return None
         if left.kinds <= NUMBER and right.kinds <= NUMBER:
