@@ -16,6 +16,8 @@ from itertools import accumulate
 from typing import NamedTuple
 
 MAX_ERRORS_SHOWN = 20
+EXCERPT_WIDTH = 120  # characters of a source line shown under a diagnostic; longer lines are cut
+EXCERPT_CONTEXT = 40  # of them, how many before the span's start
 
 
 class Span(NamedTuple):
@@ -106,13 +108,14 @@ def format_diagnostic(
     lines = [f"{where}{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
     same_file = source_file is None or (span is not None and span.file == source_file)
     if span is not None and source is not None and same_file:
-        lines.extend(_caret_excerpt(span, source))
+        lines.extend(caret_excerpt(span, source))
     lines.extend(f"   = hint: {hint}" for hint in diagnostic.hints)
     lines.extend(f"   = note: {r.message} ({r.span})" for r in diagnostic.related)
     return "\n".join(lines)
 
 
-def _caret_excerpt(span: Span, source: str) -> list[str]:
+def caret_excerpt(span: Span, source: str) -> list[str]:
+    """The span's line (cut around it when long) and a caret line under the span."""
     text = source_line(source, span.line)
     if text is None:
         return []
@@ -120,11 +123,26 @@ def _caret_excerpt(span: Span, source: str) -> list[str]:
     same_line = span.end_line in (None, span.line) and span.end_col is not None
     width = max(1, span.end_col - span.col) if same_line and span.end_col else 1
     width = min(width, max(1, len(text) - span.col + 1))
+    text, column = _window(text, span.col - 1)
+    width = min(width, max(1, len(text) - column))
     gutter = " " * len(str(span.line))
     return [
         f" {span.line} | {text}",
-        f" {gutter} | {' ' * (span.col - 1)}{'^' * width}",
+        f" {gutter} | {' ' * column}{'^' * width}",
     ]
+
+
+def _window(text: str, column: int) -> tuple[str, int]:
+    """At most EXCERPT_WIDTH characters of a long line around ``column`` (0-based), marked
+    with "…" where cut, and the column in what is shown: a state block written on one line may
+    be thousands of characters long, and each of its diagnostics would print all of it."""
+    if len(text) <= EXCERPT_WIDTH:
+        return text, column
+    start = max(0, min(column - EXCERPT_CONTEXT, len(text) - EXCERPT_WIDTH))
+    end = start + EXCERPT_WIDTH
+    head = "…" if start > 0 else ""
+    tail = "…" if end < len(text) else ""
+    return head + text[start:end] + tail, column - start + len(head)
 
 
 def source_line(source: str, number: int) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 from flowc.errors import (
+    EXCERPT_WIDTH,
     MAX_ERRORS_SHOWN,
     Diagnostic,
     FlowCheckError,
@@ -47,6 +48,17 @@ def test_the_excerpt_counts_lines_as_the_lexer_does_by_newlines_alone() -> None:
         " 3 | action a = f()",
         "   |            ^",
     ]
+
+
+def test_a_long_line_is_cut_around_the_span_with_the_caret_still_under_it() -> None:
+    fields = ", ".join(f"k{i}: int = {i}" for i in range(2000))
+    source = f"flow t\nstate {{ {fields} }}\n"
+    column = source.splitlines()[1].index("k1000:") + 1
+    span = Span("t.flow", 2, column, 2, column + 5)
+    excerpt = format_diagnostic(Diagnostic("F252", "unused", span), source).splitlines()[1:]
+    shown, caret = excerpt[0].removeprefix(" 2 | "), excerpt[1].removeprefix("   | ")
+    assert shown.startswith("…") and shown.endswith("…") and len(shown) == EXCERPT_WIDTH + 2
+    assert caret.strip() == "^^^^^" and shown[caret.index("^") :].startswith("k1000")
 
 
 def test_source_line_finds_each_line_and_nothing_past_the_last() -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowc.errors import FlowError, Span, format_diagnostic, source_line
+from flowc.errors import FlowError, Span, caret_excerpt, format_diagnostic
 
 NOTE_PREFIX = "flowc: "
 _LOCATION = re.compile(r" at (?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
@@ -184,17 +184,8 @@ def _excerpt(span: Span) -> str:
         text = Path(span.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return ""
-    line = source_line(text, span.line)
-    if line is None:
-        return ""
-    gutter = " " * len(str(span.line))
-    return "\n".join(
-        [
-            f"  --> {span}",
-            f" {span.line} | {line}",
-            f" {gutter} | {' ' * (span.col - 1)}^",
-        ]
-    )
+    excerpt = caret_excerpt(Span(span.file, span.line, span.col), text)  # a one-column caret
+    return "\n".join([f"  --> {span}", *excerpt]) if excerpt else ""
 
 
 def iter_notes(error: BaseException) -> Iterator[str]:
