@@ -424,6 +424,22 @@ def new_key(name: str, span: Span) -> Key:
     return node
 
 
+def new_keys(names: tuple[ast.Name, ...]) -> tuple[Key, ...]:
+    """A ``new_key`` for each of ``names`` (the value and span of each), in one frame: an
+    action names a key or two in each of its clauses, and a call per key cost more than the
+    key."""
+    if not names:
+        return ()
+    keys = []
+    for written in names:
+        node = _KeyDraft()
+        node.name = written.value
+        node.span = written.span
+        node.__class__ = Key
+        keys.append(node)
+    return tuple(keys)
+
+
 def new_callable_spec(module: str | None, name: str, written: str, span: Span) -> CallableSpec:
     node = _CallableSpecDraft()
     node.module = module
@@ -434,13 +450,20 @@ def new_callable_spec(module: str | None, name: str, written: str, span: Span) -
     return node
 
 
-def new_bound_arg(name: str, value: Value, span: Span) -> BoundArg:
-    node = _BoundArgDraft()
-    node.name = name
-    node.value = value
-    node.span = span
-    node.__class__ = BoundArg
-    return node
+def new_bound_args(arguments: tuple[ast.Argument, ...]) -> tuple[BoundArg, ...]:
+    """The bound arguments ``arguments`` write (the name's value, the value and the span of
+    each), in one frame, as ``new_keys``."""
+    if not arguments:
+        return ()
+    bound = []
+    for argument in arguments:
+        node = _BoundArgDraft()
+        node.name = argument.name.value
+        node.value = argument.value
+        node.span = argument.span
+        node.__class__ = BoundArg
+        bound.append(node)
+    return tuple(bound)
 
 
 def new_action_node(

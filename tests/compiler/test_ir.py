@@ -9,6 +9,7 @@ import random
 import networkx as nx
 import pytest
 
+from flowc.compiler import ast
 from flowc.compiler import ir as ir_module
 from flowc.compiler.ir import (
     ENTRY,
@@ -76,7 +77,6 @@ def test_node_and_edge_attributes_are_frozen_dataclasses(ir: FlowIR) -> None:
 DRAFTED = [
     (ir_module.new_key, Key),
     (ir_module.new_callable_spec, CallableSpec),
-    (ir_module.new_bound_arg, BoundArg),
     (ir_module.new_action_node, ActionNode),
     (ir_module.new_map_branch, MapBranch),
     (ir_module.new_items_from_state, ItemsFromState),
@@ -90,10 +90,54 @@ DRAFTED = [
 ]
 
 
+def _names(count: int) -> tuple[ast.Name, ...]:
+    return tuple(ast.Name(f"k{n}", Span("t.flow", n + 1, 3, n + 1, 5)) for n in range(count))
+
+
+def _arguments(count: int) -> tuple[ast.Argument, ...]:
+    return tuple(
+        ast.Argument(name, ast.Number(n), Span("t.flow", 1, 4 * n + 1, 1, 4 * n + 4))
+        for n, name in enumerate(_names(count))
+    )
+
+
+DRAFTED_TUPLES = [
+    (ir_module.new_keys, _names, lambda name: Key(name.value, name.span)),
+    (ir_module.new_bound_args, _arguments, lambda a: BoundArg(a.name.value, a.value, a.span)),
+]
+"""Builders of a tuple of IR objects from the AST items that write them, each item as the
+class's ``__init__`` would make it from that item."""
+
+
 def test_every_draft_builder_is_tested() -> None:
-    """A ``new_*`` builder added to ir.py without a row in ``DRAFTED`` fails here."""
+    """A ``new_*`` builder added to ir.py without a row in ``DRAFTED`` or ``DRAFTED_TUPLES``
+    fails here."""
     builders = {name for name in vars(ir_module) if name.startswith("new_")}
-    assert builders == {build.__name__ for build, _ in DRAFTED}
+    tested = DRAFTED + [(build, None) for build, _, _ in DRAFTED_TUPLES]
+    assert builders == {build.__name__ for build, _ in tested}
+
+
+@pytest.mark.parametrize(
+    ("build", "written", "made_by_init"), DRAFTED_TUPLES, ids=lambda c: getattr(c, "__name__", "")
+)
+@pytest.mark.parametrize("count", range(4))
+def test_tuple_builders_make_what_the_dataclass_init_makes_of_each_item(
+    build, written, made_by_init, count: int
+) -> None:
+    """A tuple, in the items' order, of objects with the same type, fields (spans included),
+    repr, equality and hash as ``__init__`` makes of each item; frozen, without a
+    ``__dict__``; none for no items."""
+    items = written(count)
+    made = build(items)
+    expected = tuple(made_by_init(item) for item in items)
+    assert type(made) is tuple and made == expected and repr(made) == repr(expected)
+    for one, other in zip(made, expected, strict=True):
+        assert type(one) is type(other)
+        for item in dataclasses.fields(other):
+            assert getattr(one, item.name) == getattr(other, item.name)
+        assert hash(one) == hash(other) and not hasattr(one, "__dict__")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            one.span = None  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(("build", "cls"), DRAFTED, ids=lambda c: getattr(c, "__name__", ""))
