@@ -12,7 +12,8 @@ Two things are added for ``flowc run``: every failed branch's exception gets a n
 branch — its position, its item and, for a graph, the graph and its ``.flow`` line — so the
 source-map path reads map → item → graph → action (``flowc.runtime.source_maps``, which the
 emitted classes call too); and an optional ``MapProgress`` listener hears about branches as they
-start and finish (the progress bars).
+start and finish (the progress bars). The branches' labels are made for a note, when a branch
+fails, not with the map (most runs never need one; made per map, they cost a sixth of it).
 """
 
 from __future__ import annotations
@@ -100,19 +101,19 @@ MapShape = tuple[str, bool, bool, bool]
 
 class _BuiltMap:
     """What every map the build makes does, over the map's own data, which ``make_map`` sets on
-    the instance: its branches, their labels, its items, its reduction and its progress
-    listener. The class says how the map behaves, the instance what it maps over; so a build
-    makes one class per shape (``map_class``), not one per map (``type()`` of a map class cost
-    more than all the rest of making a map)."""
+    the instance: its branches, what makes their labels, its items, its reduction and its
+    progress listener. The class says how the map behaves, the instance what it maps over; so a
+    build makes one class per shape (``map_class``), not one per map (``type()`` of a map class
+    cost more than all the rest of making a map)."""
 
     _branches: list[Any]
-    _labels: tuple[BranchLabel, ...]
+    _labels: Callable[[], Sequence[BranchLabel]]
     _items: Items | None
     _reduction: Reduction
     _map_reads: list[str]
     _map_writes: list[str]
     _input_names: list[str]
-    _optional_inputs: list[str]
+    _optional_inputs: list[str] | None
     _flowc_progress: MapProgress | None
 
     @property
@@ -125,7 +126,15 @@ class _BuiltMap:
 
     @property
     def inputs(self) -> tuple[list[str], list[str]]:
-        return [*self._input_names, "__context"], self._optional_inputs
+        """The items' input and ``__context``; then every input the branches take, worked out
+        on the first read (a map's plan reads it when the map first runs; the build does not).
+        Two threads reading it first at once may both work it out: both keep the same names."""
+        optional = self._optional_inputs
+        if optional is None:
+            names = self._input_names
+            found = branch_inputs(self._branches)
+            optional = self._optional_inputs = [n for n in found if n not in names]
+        return [*self._input_names, "__context"], optional
 
     def tasks(self, state: Any, context: Any, inputs: dict[str, Any]) -> Iterator[Any]:
         progress = self._flowc_progress
@@ -227,7 +236,7 @@ def make_map(
     name: str,
     kind: str,
     branches: Sequence[Any],
-    labels: Sequence[BranchLabel],
+    labels: Callable[[], Sequence[BranchLabel]],
     items: Items | None,
     reads: Sequence[str],
     writes: Sequence[str],
@@ -239,8 +248,9 @@ def make_map(
     progress: MapProgress | None,
     classes: dict[MapShape, type],
 ) -> Any:
-    """A map: an instance of its shape's class carrying the map's data. ``classes`` holds one
-    build's classes by shape; a shape's class is made on its first map."""
+    """A map: an instance of its shape's class carrying the map's data. ``labels`` makes the
+    branches' labels (called when a branch fails); ``classes`` holds one build's classes by
+    shape, a shape's class is made on its first map."""
     shape = (kind, items is not None, tracker_off, persister_off)
     cls = classes.get(shape)
     if cls is None:
@@ -255,11 +265,11 @@ def make_map(
         _map_reads=list(reads),
         _map_writes=list(writes),
         _branches=branch_list,
-        _labels=tuple(labels),
+        _labels=labels,
         _items=items,
         _reduction=reduction,
         _input_names=input_names,
-        _optional_inputs=[n for n in branch_inputs(branch_list) if n not in input_names],
+        _optional_inputs=None,
         _flowc_progress=progress,
     )
     return made
@@ -282,7 +292,7 @@ def make_graph_step(
         (final,) = list(states)
         return state.update(**{key: final[key] for key in keys if key in final})
 
-    label = BranchLabel(name, "graph", origin, runnable.entrypoint)
+    labels = (BranchLabel(name, "graph", origin, runnable.entrypoint),)
     namespace: dict[str, Any] = {
         "_name": name,
         "origin": origin,
@@ -291,7 +301,9 @@ def make_graph_step(
         "inputs": property(lambda self: (["__context"], branch_inputs([runnable]))),
         "actions": lambda self, state, context, inputs: iter([runnable]),
         "reduce": reduce,
-        "on_branch_complete": lambda self, outcome: _branch_complete(self, [label], None, outcome),
+        "on_branch_complete": lambda self, outcome: _branch_complete(
+            self, lambda: labels, None, outcome
+        ),
         "_flowc_progress": None,
         "_flowc_total": staticmethod(lambda state, inputs: 1),
     }
@@ -300,9 +312,10 @@ def make_graph_step(
 
 
 def _branch_complete(
-    self: Any, labels: Sequence[BranchLabel], items: Items | None, outcome: Any
+    self: Any, labels: Callable[[], Sequence[BranchLabel]], items: Items | None, outcome: Any
 ) -> None:
     progress: MapProgress | None = self._flowc_progress
     if progress is not None:
         progress.branch_finished(self.name, outcome.ok)
-    note_failed_branch(self.name, labels, items.var if items is not None else None, outcome)
+    if not outcome.ok:
+        note_failed_branch(self.name, labels(), items.var if items is not None else None, outcome)

@@ -99,78 +99,58 @@ class Node:
         return f"<Node {self.name!r} -> {[edge[1].name for edge in self.edges]}>"
 
 
-Arrow = tuple[str, str, Condition, Span | None]
-"""A transition as ``(from_, to, condition, origin)``: what ``Graph.from_arrows`` takes."""
+Edge = tuple[str, Condition, Span | None]
+"""A transition seen from its source, as ``(to, condition, origin)``: what
+``Graph.from_outgoing`` takes for each action, in the order its transitions are tried."""
 
 
 class Graph:
     """An immutable set of named actions and ordered transitions.
 
     ``Graph(actions, transitions)`` keeps the ``Transition`` objects it is given;
-    ``Graph.from_arrows(actions, arrows)`` takes the same transitions as plain tuples and makes
-    their ``Transition`` objects only when ``transitions`` is first read: the compiler builds
-    graphs of thousands of arrows that the step loop only follows, and a frozen ``Transition``
-    cost more to make than the rest of its arrow. Both validate and index alike. Two threads
-    reading ``transitions`` for the first time at once may both make the list; it is the same."""
+    ``Graph.from_outgoing(actions, outgoing)`` takes the same transitions as plain tuples,
+    grouped by source as the compiler's IR holds them, and makes their ``Transition`` objects
+    only when ``transitions`` is first read: the compiler builds graphs of thousands of arrows
+    that the step loop only follows, and a frozen ``Transition`` cost more to make than the rest
+    of its arrow. Both validate and index alike. Two threads reading ``transitions`` for the
+    first time at once may both make the list; it is the same."""
 
-    __slots__ = ("_actions", "_arrows", "_nodes", "_transitions")
+    __slots__ = ("_nodes", "_outgoing", "_transitions")
 
     def __init__(self, actions: Sequence[Action], transitions: Sequence[Transition]) -> None:
         kept = tuple(transitions)
-        self._index(actions, [(t.from_, t.to, t.condition, t.origin) for t in kept])
+        nodes = _nodes(actions)
+        outgoing: dict[str, list[Edge]] = {}
+        for t in kept:  # checked in the order given, so the first bad one is the one reported
+            _check_ends(nodes, t.from_, t.to, t.origin)
+            edges = outgoing.get(t.from_)
+            if edges is None:
+                outgoing[t.from_] = [(t.to, t.condition, t.origin)]
+            else:
+                edges.append((t.to, t.condition, t.origin))
+        _link(nodes, outgoing)
+        self._nodes = nodes
+        self._outgoing = outgoing
         self._transitions: tuple[Transition, ...] | None = kept
 
     @classmethod
-    def from_arrows(cls, actions: Sequence[Action], arrows: Sequence[Arrow]) -> Graph:
-        """The graph of ``Graph(actions, [Transition(*arrow) for arrow in arrows])``, its
-        ``Transition`` objects made on first read (``arrows`` is kept, not copied)."""
+    def from_outgoing(
+        cls, actions: Sequence[Action], outgoing: Mapping[str, Sequence[Edge]]
+    ) -> Graph:
+        """The graph of ``Graph(actions, [Transition(source, *edge) for source, edges in
+        outgoing.items() for edge in edges])``, its ``Transition`` objects made on first read
+        (``outgoing`` is kept, not copied). A source may have no edges."""
         graph = cls.__new__(cls)
-        graph._index(actions, arrows)
+        nodes = _nodes(actions)
+        _link(nodes, outgoing)
+        graph._nodes = nodes
+        graph._outgoing = outgoing
         graph._transitions = None
         return graph
 
-    def _index(self, actions: Sequence[Action], arrows: Sequence[Arrow]) -> None:
-        by_name: dict[str, Action] = {}
-        nodes: dict[str, Node] = {}
-        for action in actions:
-            name = action.name
-            if name in by_name:
-                raise DuplicateActionError(
-                    f"two actions are named '{name}'",
-                    hints=("give one of them another name with .with_name(...)",),
-                    span=action.origin,
-                )
-            by_name[name] = action  # type: ignore[index]
-            nodes[name] = Node(action, name)  # type: ignore[index,arg-type]
-        outgoing: dict[str, list[tuple[Any, Node, Condition]]] = {}
-        for source, target, condition, origin in arrows:
-            to = nodes.get(target)
-            if to is None or source not in nodes:
-                end = source if source not in nodes else target
-                raise UnknownActionError(
-                    f"transition {source} -> {target} names '{end}', "
-                    "which is not an action of this graph",
-                    hints=_did_you_mean(end, nodes)
-                    or (f"actions: {', '.join(sorted(nodes)) or 'none'}",),
-                    span=origin,
-                )
-            edges = outgoing.get(source)
-            if edges is None:
-                outgoing[source] = [(condition.evaluate, to, condition)]
-            else:
-                edges.append((condition.evaluate, to, condition))
-        for name, edges in outgoing.items():
-            node = nodes[name]
-            node.edges = tuple(edges)
-            if edges[0][2].is_default:
-                node.always = edges[0][1]
-        self._actions = by_name
-        self._nodes = nodes
-        self._arrows = arrows
-
     @property
     def actions(self) -> list[Action]:
-        return list(self._actions.values())
+        return [node.action for node in self._nodes.values()]
 
     @property
     def transitions(self) -> list[Transition]:
@@ -178,22 +158,23 @@ class Graph:
         if made is None:
             made = self._transitions = tuple(
                 Transition(source, target, condition, origin)
-                for source, target, condition, origin in self._arrows
+                for source, edges in self._outgoing.items()
+                for target, condition, origin in edges
             )
         return list(made)
 
     def get_action(self, name: str) -> Action:
-        try:
-            return self._actions[name]
-        except KeyError:
+        node = self._nodes.get(name)
+        if node is None:
             raise UnknownActionError(
                 f"'{name}' is not an action of this graph",
-                hints=_did_you_mean(name, self._actions)
-                or (f"actions: {', '.join(sorted(self._actions)) or 'none'}",),
-            ) from None
+                hints=_did_you_mean(name, self._nodes)
+                or (f"actions: {', '.join(sorted(self._nodes)) or 'none'}",),
+            )
+        return node.action
 
     def has_action(self, name: str) -> bool:
-        return name in self._actions
+        return name in self._nodes
 
     def node(self, name: str) -> Node:
         """The step loop's view of action ``name``."""
@@ -215,7 +196,50 @@ class Graph:
         return visualize(self, output_file_path, **kwargs)
 
     def __repr__(self) -> str:
-        return f"Graph(actions={list(self._actions)}, transitions={len(self._arrows)})"
+        count = sum(map(len, self._outgoing.values()))
+        return f"Graph(actions={list(self._nodes)}, transitions={count})"
+
+
+def _nodes(actions: Sequence[Action]) -> dict[str, Node]:
+    """The step loop's node of each action, by name (a name twice is an error)."""
+    nodes: dict[str, Node] = {}
+    for action in actions:
+        name = action.name
+        if name in nodes:
+            raise DuplicateActionError(
+                f"two actions are named '{name}'",
+                hints=("give one of them another name with .with_name(...)",),
+                span=action.origin,
+            )
+        nodes[name] = Node(action, name)  # type: ignore[index,arg-type]
+    return nodes
+
+
+def _check_ends(nodes: Mapping[str, Node], source: str, target: str, origin: Span | None) -> None:
+    if source not in nodes or target not in nodes:
+        end = source if source not in nodes else target
+        raise UnknownActionError(
+            f"transition {source} -> {target} names '{end}', which is not an action of this graph",
+            hints=_did_you_mean(end, nodes) or (f"actions: {', '.join(sorted(nodes)) or 'none'}",),
+            span=origin,
+        )
+
+
+def _link(nodes: Mapping[str, Node], outgoing: Mapping[str, Sequence[Edge]]) -> None:
+    """Give each node its outgoing edges, in order (``always``: the first, if unconditional)."""
+    for source, edges in outgoing.items():
+        if not edges:
+            continue
+        node = nodes.get(source)
+        linked = []
+        for target, condition, origin in edges:
+            to = nodes.get(target)
+            if to is None or node is None:
+                _check_ends(nodes, source, target, origin)
+            linked.append((condition.evaluate, to, condition))
+        node.edges = tuple(linked)  # type: ignore[union-attr]
+        if edges[0][1].is_default:
+            node.always = linked[0][1]  # type: ignore[union-attr]
 
 
 TransitionSpec = tuple[Any, ...]

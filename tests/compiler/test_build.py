@@ -16,7 +16,9 @@ from flowc.compiler.ir import MapNode
 from flowc.compiler.lower import lower
 from flowc.compiler.parse import parse_or_raise
 from flowc.errors import FlowBuildError
+from flowc.runtime.flow_support import branch_inputs
 from flowc.runtime.parallelism import MapActions, MapActionsAndStates, MapStates
+from flowc.runtime.source_maps import BranchLabel, flow_path
 
 ACTIONS = """
 from flowc.runtime import action
@@ -468,3 +470,49 @@ def test_a_later_action_over_the_same_function_binding_an_unknown_parameter_is_f
         build_application(compiled.ir)
     assert caught.value.code == "F411"
     assert caught.value.span.line == 5
+
+
+def test_a_maps_inputs_are_read_on_first_use_and_are_its_branches_inputs(flow) -> None:
+    compiled = flow("""
+        from MOD import bump, square
+        state { n: int = 0 }
+        action sq = square reads x writes sq
+        action b = bump reads n writes n
+        map squares = sq for x in input xs { reduce all = collect(sq) }
+        map both = [b, b(by=10) as b10] { reduce ns = collect(n) }
+        map tens = [b(by=10) as b10] { reduce ts = collect(n) }
+        start -> squares -> both -> tens -> end
+    """)
+    maps = {a.name: a for a in build_application(compiled.ir).graph.actions}
+    assert maps["squares"].inputs == (["xs", "__context"], [])
+    assert maps["both"].inputs == (["__context"], ["by"])  # b takes `by`, b10 binds it
+    assert maps["tens"].inputs == (["__context"], [])
+    for made in maps.values():  # what the build worked out before it was left to the first read
+        required, optional = made.inputs
+        assert optional == [n for n in branch_inputs(made._branches) if n not in required]
+        assert made.inputs == (required, optional)  # the same on every read
+
+
+def test_a_maps_branch_labels_name_each_branch_and_note_a_failed_one(flow) -> None:
+    compiled = flow("""
+        from MOD import bump, fail
+        state { n: int = 0 }
+        action b = bump reads n writes n
+        graph g {
+          action inner = bump reads n writes n
+          start -> inner -> end
+        }
+        map both = [b, g, fail as boom] { reduce ns = collect(n) }
+        start -> both -> end
+    """)
+    app = build_application(compiled.ir)
+    (made,) = app.graph.actions
+    node = compiled.ir.node_of("both")
+    assert made._labels() == (
+        BranchLabel("b", "action", node.branches[0].span, "b"),
+        BranchLabel("g", "graph", node.branches[1].span, "inner"),
+        BranchLabel("boom", "action", node.branches[2].span, "boom"),
+    )
+    with pytest.raises(ValueError, match="no") as caught:
+        app.run()
+    assert "in branch 2 of map 'both', action 'boom'" in flow_path(caught.value)

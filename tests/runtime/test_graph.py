@@ -206,39 +206,59 @@ def test_every_core_error_is_a_flow_error_and_the_builtin_burr_raises():
     assert {"F505", "F506", "F514", "F515"} <= codes
 
 
-def test_a_graph_from_arrows_is_the_graph_of_those_transitions():
+def test_a_graph_from_outgoing_edges_is_the_graph_of_those_transitions():
     span = Span("f.flow", 3, 1, 3, 9)
-    arrows = [
-        ("increment", "small", expr("n < 10"), span),
-        ("increment", "large", default, None),
-        ("small", "large", default, span),
-    ]
+    outgoing = {
+        "increment": [("small", expr("n < 10"), span), ("large", default, None)],
+        "small": [("large", default, span)],
+        "large": [],
+    }
+    arrows = [(source, *edge) for source, edges in outgoing.items() for edge in edges]
     actions = [increment.with_name("increment"), small.with_name("small"), large.with_name("large")]
-    from_arrows = Graph.from_arrows(actions, arrows)
+    from_outgoing = Graph.from_outgoing(actions, outgoing)
     plain = Graph(actions, [Transition(*arrow) for arrow in arrows])
-    assert from_arrows.transitions == plain.transitions
-    assert [t.origin for t in from_arrows.transitions] == [span, None, span]
-    assert from_arrows.transitions[0] is from_arrows.transitions[0]  # made once, then kept
-    assert repr(from_arrows) == repr(plain)
+    assert from_outgoing.transitions == plain.transitions
+    assert [t.origin for t in from_outgoing.transitions] == [span, None, span]
+    assert from_outgoing.transitions[0] is from_outgoing.transitions[0]  # made once, then kept
+    assert repr(from_outgoing) == repr(plain)
+    assert from_outgoing.actions == plain.actions == actions
     for n in (1, 50):
         state = State({"n": n})
         assert (
-            from_arrows.next_action("increment", state).name
+            from_outgoing.next_action("increment", state).name
             == plain.next_action("increment", state).name
         )
-    assert from_arrows.node("small").always is from_arrows.node("large")
+    for graph in (from_outgoing, plain):
+        assert graph.node("small").always is graph.node("large")
+        assert graph.node("increment").always is None
+        assert [edge[1].name for edge in graph.node("increment").edges] == ["small", "large"]
+        assert graph.node("large").edges == ()
     with pytest.raises(UnknownActionError) as unknown:
-        Graph.from_arrows(actions, [("increment", "smal", default, span)])
+        Graph.from_outgoing(actions, {"increment": [("smal", default, span)]})
     assert unknown.value.span == span and "did you mean 'small'?" in unknown.value.hints
+    with pytest.raises(UnknownActionError) as unknown_source:
+        Graph.from_outgoing(actions, {"incremnt": [("small", default, span)]})
+    assert "names 'incremnt'" in unknown_source.value.message
     with pytest.raises(DuplicateActionError):
-        Graph.from_arrows([*actions, actions[0]], [])
+        Graph.from_outgoing([*actions, actions[0]], {})
 
 
-def test_a_failing_condition_names_its_transition_in_a_graph_from_arrows():
+def test_a_graph_reports_the_first_bad_transition_in_the_order_given():
+    actions = [increment.with_name("increment"), small.with_name("small")]
+    transitions = [Transition("small", "nowhere"), Transition("increment", "elsewhere")]
+    with pytest.raises(UnknownActionError) as unknown:
+        Graph(actions, transitions)
+    assert "names 'nowhere'" in unknown.value.message
+    with pytest.raises(UnknownActionError) as unknown_source:
+        Graph(actions, [Transition("nothing", "small")])
+    assert "names 'nothing'" in unknown_source.value.message
+
+
+def test_a_failing_condition_names_its_transition_in_a_graph_from_outgoing_edges():
     span = Span("f.flow", 3, 1, 3, 9)
-    graph = Graph.from_arrows(
+    graph = Graph.from_outgoing(
         [increment.with_name("increment"), small.with_name("small")],
-        [("increment", "small", expr("missing < 1"), span)],
+        {"increment": [("small", expr("missing < 1"), span)]},
     )
     with pytest.raises(ConditionKeyError) as caught:
         graph.next_action("increment", State({"n": 1}))
