@@ -180,9 +180,13 @@ class _Builder:
     def graph(self, scope: FlowIR) -> Graph:
         """The runtime ``Graph`` of one scope: its steps and its transitions in order (made
         directly: every step is a named ``Action``, what ``GraphBuilder`` would normalise them
-        to, and the transitions are edges whose ``Transition`` objects are made if read)."""
+        to, each under its IR name, and the transitions are edges whose ``Transition``
+        objects are made if read)."""
         action, step = self.action, self.step
-        steps = [action(node) if type(node) is ActionNode else step(node) for node in scope.steps()]
+        steps = {
+            node.name: action(node) if type(node) is ActionNode else step(node)
+            for node in scope.steps()
+        }
         outgoing = scope_outgoing(scope)
         try:
             return Graph.from_outgoing(steps, outgoing)
@@ -556,7 +560,9 @@ def map_reads(node: MapNode) -> list[str]:
     for branch in node.branches:
         step = branch.step
         if isinstance(step, ActionNode):
-            found.extend(k for k in step.read_keys if k != var)
+            for key in step.reads:
+                if key.name != var:
+                    found.append(key.name)
     return list(dict.fromkeys(found))
 
 

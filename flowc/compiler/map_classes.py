@@ -19,8 +19,7 @@ fails, not with the map (most runs never need one; made per map, they cost a six
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from flowc.errors import Span
 from flowc.runtime.flow_support import branch_inputs
@@ -53,8 +52,12 @@ class MapProgress(Protocol):
     def map_finished(self, map_name: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ReduceStep:
+# The three records below are made per map: ``NamedTuple``s, immutable as a frozen dataclass
+# is, but made as a tuple is (a frozen dataclass's ``__init__`` sets each field through
+# ``object.__setattr__``, which cost a tenth of making a map).
+
+
+class ReduceStep(NamedTuple):
     """One ``reduce`` line: a built-in ``fold(states) -> value`` for its single target, or a
     custom ``fold(state, states) -> {target: value}``."""
 
@@ -63,8 +66,7 @@ class ReduceStep:
     custom: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Reduction:
+class Reduction(NamedTuple):
     """All ``reduce`` lines of a map, applied in order to the branches' final states."""
 
     steps: tuple[ReduceStep, ...]
@@ -80,8 +82,7 @@ class Reduction:
         return state.update(**updates)
 
 
-@dataclass(frozen=True, slots=True)
-class Items:
+class Items(NamedTuple):
     """Where a map's items come from: ``values(state, inputs)``, bound to state key ``var``."""
 
     var: str

@@ -135,13 +135,18 @@ class Graph:
 
     @classmethod
     def from_outgoing(
-        cls, actions: Sequence[Action], outgoing: Mapping[str, Sequence[Edge]]
+        cls, steps: Mapping[str, Action], outgoing: Mapping[str, Sequence[Edge]]
     ) -> Graph:
-        """The graph of ``Graph(actions, [Transition(source, *edge) for source, edges in
-        outgoing.items() for edge in edges])``, its ``Transition`` objects made on first read
-        (``outgoing`` is kept, not copied). A source may have no edges."""
+        """The graph of ``Graph(list(steps.values()), [Transition(source, *edge) for source,
+        edges in outgoing.items() for edge in edges])``, its ``Transition`` objects made on first
+        read (``outgoing`` is kept, not copied). A source may have no edges.
+
+        ``steps`` holds each action under its name (``action.name``), as the compiler's IR holds
+        its steps: a mapping cannot name two actions alike, and the names are not read back
+        (an ``Action.name`` is a property; reading it for each action was an eighth of making
+        the graph)."""
         graph = cls.__new__(cls)
-        nodes = _nodes(actions)
+        nodes = {name: Node(action, name) for name, action in steps.items()}
         _link(nodes, outgoing)
         graph._nodes = nodes
         graph._outgoing = outgoing

@@ -215,7 +215,7 @@ def test_a_graph_from_outgoing_edges_is_the_graph_of_those_transitions():
     }
     arrows = [(source, *edge) for source, edges in outgoing.items() for edge in edges]
     actions = [increment.with_name("increment"), small.with_name("small"), large.with_name("large")]
-    from_outgoing = Graph.from_outgoing(actions, outgoing)
+    from_outgoing = Graph.from_outgoing({a.name: a for a in actions}, outgoing)
     plain = Graph(actions, [Transition(*arrow) for arrow in arrows])
     assert from_outgoing.transitions == plain.transitions
     assert [t.origin for t in from_outgoing.transitions] == [span, None, span]
@@ -233,14 +233,15 @@ def test_a_graph_from_outgoing_edges_is_the_graph_of_those_transitions():
         assert graph.node("increment").always is None
         assert [edge[1].name for edge in graph.node("increment").edges] == ["small", "large"]
         assert graph.node("large").edges == ()
+    steps = {a.name: a for a in actions}
     with pytest.raises(UnknownActionError) as unknown:
-        Graph.from_outgoing(actions, {"increment": [("smal", default, span)]})
+        Graph.from_outgoing(steps, {"increment": [("smal", default, span)]})
     assert unknown.value.span == span and "did you mean 'small'?" in unknown.value.hints
     with pytest.raises(UnknownActionError) as unknown_source:
-        Graph.from_outgoing(actions, {"incremnt": [("small", default, span)]})
+        Graph.from_outgoing(steps, {"incremnt": [("small", default, span)]})
     assert "names 'incremnt'" in unknown_source.value.message
     with pytest.raises(DuplicateActionError):
-        Graph.from_outgoing([*actions, actions[0]], {})
+        Graph([*actions, actions[0]], [])
 
 
 def test_a_graph_reports_the_first_bad_transition_in_the_order_given():
@@ -257,7 +258,7 @@ def test_a_graph_reports_the_first_bad_transition_in_the_order_given():
 def test_a_failing_condition_names_its_transition_in_a_graph_from_outgoing_edges():
     span = Span("f.flow", 3, 1, 3, 9)
     graph = Graph.from_outgoing(
-        [increment.with_name("increment"), small.with_name("small")],
+        {"increment": increment.with_name("increment"), "small": small.with_name("small")},
         {"increment": [("small", expr("missing < 1"), span)]},
     )
     with pytest.raises(ConditionKeyError) as caught:
