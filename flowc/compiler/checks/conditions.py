@@ -265,23 +265,36 @@ class TypeChecker:
         return None
 
     def _comparison(self, node: Compare) -> Type | None:
+        comparators = node.comparators
+        if len(comparators) != 1:
+            return self._chain(node)
+        # ``a < b``, as most comparisons are: ``_chain`` without its lists and loop
+        left_node, right_node = node.left, comparators[0]
+        left, right = self._operand(left_node), self._operand(right_node)
+        if left is not None and right is not None:
+            self._pair(node, node.ops[0], left_node, left, right_node, right)
+        return BOOL
+
+    def _chain(self, node: Compare) -> Type | None:
+        """A comparison of any length (``a < b < c``): each operator with its two operands."""
         operands = [node.left, *node.comparators]
-        types = self.types
-        inferred: list[Type | None] = []
-        for operand in operands:  # a name or a literal, the usual operands, without a call
-            kind = type(operand)
-            if kind is Name:
-                inferred.append(types.get(operand.id))  # type: ignore[attr-defined]
-            elif kind is Literal:
-                inferred.append(_LITERAL_TYPES[type(operand.value)])  # type: ignore[attr-defined]
-            else:
-                inferred.append(self.infer(operand))
+        inferred = [self._operand(operand) for operand in operands]
         for index, op in enumerate(node.ops):
             left, right = inferred[index], inferred[index + 1]
             if left is None or right is None:
                 continue
             self._pair(node, op, operands[index], left, operands[index + 1], right)
         return BOOL
+
+    def _operand(self, node: Expression) -> Type | None:
+        """A comparison's operand's type: a name's or a literal's, the usual operands, without
+        ``infer``'s dispatch."""
+        kind = type(node)
+        if kind is Name:
+            return self.types.get(node.id)  # type: ignore[attr-defined]
+        if kind is Literal:
+            return _LITERAL_TYPES[type(node.value)]  # type: ignore[attr-defined]
+        return self.infer(node)
 
     def _pair(
         self, node: Compare, op: str, left_node: Expression, left: Type, right_node: Expression,

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import partial
-from itertools import chain, compress, repeat
-from operator import attrgetter, is_, is_not, itemgetter
+from operator import attrgetter, itemgetter
 
 import networkx as nx
 
@@ -73,20 +71,14 @@ class ScopeShape:
     @property
     def conditional(self) -> list[tuple[str, str, Transition]]:
         """Every arrow with a condition, as ``(source, target, arrow)`` in the order of
-        ``arrows``. Most arrows have none: they are passed over by C-level iterators (a row's
-        source repeated per arrow, the arrows flattened, filtered on their condition), so only
-        the conditional ones meet bytecode."""
+        ``arrows``: plain loops (C-level iterators, a ``repeat`` per row, cost four times as
+        much)."""
         if self._conditional is None:
-            table = self.arrows
-            sources = chain.from_iterable(map(repeat, table, map(len, table.values())))
-            arrows = list(chain.from_iterable(table.values()))
-            has_condition = map(_CONDITION, map(_TRANSITION, arrows))
-            self._conditional = [
-                (source, target, arrow)
-                for source, (target, arrow) in compress(
-                    zip(sources, arrows, strict=True), has_condition
-                )
-            ]
+            conditional = self._conditional = []
+            for source, row in self.arrows.items():
+                for target, arrow in row:
+                    if arrow.condition is not None:
+                        conditional.append((source, target, arrow))
         return self._conditional
 
     @property
@@ -203,7 +195,8 @@ def _gather(
         return
     scopes[id(scope)] = scope
     nested: list[FlowIR] = []
-    for node in (*map(_NODE, scope._node.values()), *scope.meta.declarations):
+    declarations = () if declared_as_steps(scope) else scope.meta.declarations  # else seen twice
+    for node in (*map(_NODE, scope._node.values()), *declarations):
         kind = type(node)
         if kind is ActionNode:
             actions.setdefault(id(node), node)
@@ -221,16 +214,21 @@ def _gather(
         _gather(body, scopes, actions, maps)
 
 
+def declared_as_steps(scope: FlowIR) -> bool:
+    """Whether every declaration of ``scope`` is one of its steps (as in most flows, where
+    every declaration is used in a transition): the step of its name is that very object."""
+    nodes = scope._node
+    for declared in scope.meta.declarations:
+        data = nodes.get(declared.name)
+        if data is None or data["node"] is not declared:
+            return False
+    return True
+
+
 _NODE = itemgetter("node")
 """A node's IR object from its networkx attributes."""
 _KEY_NAME = attrgetter("name")
 _READS = attrgetter("reads")
-_WRITES = attrgetter("writes")
-_IS_ACTION = partial(is_, ActionNode)
-_IS_NOT_ACTION = partial(is_not, ActionNode)
-_TRANSITION = itemgetter(1)
-"""An arrow's ``Transition`` from its ``(target, transition)`` row."""
-_CONDITION = attrgetter("condition")
 
 
 class Dataflow:
@@ -269,12 +267,11 @@ class Dataflow:
         return node.writes if found is None else found.writes
 
     def written_anywhere(self, ir: FlowIR) -> frozenset[str]:
-        declarations = ir.meta.declarations
-        steps = set(map(id, map(_NODE, ir._node.values())))
-        if set(map(id, declarations)) <= steps:  # every declaration is a step: writes are in
+        if declared_as_steps(ir):  # the scope's writes are all there is
             return self.scope_writes(ir)
+        steps = set(map(id, map(_NODE, ir._node.values())))
         keys = set(self.scope_writes(ir))
-        for declared in declarations:
+        for declared in ir.meta.declarations:
             if id(declared) not in steps:
                 keys |= self.step_writes(declared)
         return frozenset(keys)
@@ -283,16 +280,16 @@ class Dataflow:
         """Every key some step of the scope may write."""
         found = self._writes.get(id(scope))
         if found is None:
-            steps = list(map(_NODE, scope._node.values()))
-            if self._python_keys:
-                found = frozenset().union(*map(self.step_writes, steps))
-            else:  # the actions' keys in one C-level chain, no set per action
-                actions = compress(steps, map(_IS_ACTION, map(type, steps)))
-                others = compress(steps, map(_IS_NOT_ACTION, map(type, steps)))
-                keys = set(map(_KEY_NAME, chain.from_iterable(map(_WRITES, actions))))
-                keys.update(*map(self.step_writes, others))
-                found = frozenset(keys)
-            self._writes[id(scope)] = found
+            keys: set[str] = set()
+            plain = not self._python_keys
+            for data in scope._node.values():  # a plain loop: C-level iterator chains cost more
+                node = data["node"]
+                if plain and type(node) is ActionNode:
+                    for key in node.writes:  # its .flow keys: no set per action
+                        keys.add(key.name)
+                else:
+                    keys.update(self.step_writes(node))
+            found = self._writes[id(scope)] = frozenset(keys)
         return found
 
     def step_writes(self, node: object) -> frozenset[str]:
@@ -304,8 +301,9 @@ class Dataflow:
                 found = frozenset(map(_KEY_NAME, keys))
             elif kind is GraphNode:
                 found = self.scope_writes(node.body)  # type: ignore[attr-defined]
-            elif kind is MapNode:
-                found = frozenset(node.writes)  # type: ignore[attr-defined]
+            elif kind is MapNode:  # ``node.writes``, without its two properties' generators
+                targets = [key.name for reduce in node.reduces for key in reduce.targets]  # type: ignore[attr-defined]
+                found = frozenset(targets)
             else:
                 found = frozenset()
             self._step_writes[id(node)] = found
@@ -329,6 +327,23 @@ class Dataflow:
             for branch in node.branches:
                 reads.extend(r for r in self.step_reads(branch.step) if r.key != var)
             return reads
+        return []
+
+    def read_names(self, node: object) -> list[str]:
+        """The keys of ``step_reads(node)``, in order, without making its ``Read``s: the test
+        of a step whose every read is written before it (most are) needs only these."""
+        if isinstance(node, ActionNode):
+            return [key.name for key in self.action_reads(node)]
+        if isinstance(node, GraphNode):
+            return [read.key for read in self.free_reads(node.body)]
+        if isinstance(node, MapNode):
+            names = []
+            if node.items is not None and isinstance(node.items.source, ItemsFromState):
+                names.append(node.items.source.key.name)
+            var = node.items.var.name if node.items else None
+            for branch in node.branches:
+                names.extend(name for name in self.read_names(branch.step) if name != var)
+            return names
         return []
 
     def free_reads(self, scope: FlowIR) -> list[Read]:
@@ -410,6 +425,12 @@ class Dataflow:
                         break
                 else:
                     node = None  # every key it reads is written before it: no Read to make
+            else:
+                for name in self.read_names(node):
+                    if not written(name, position, True):
+                        break
+                else:
+                    node = None  # the same for a map or graph (a Read costs ~6k instructions)
             if node is not None:
                 for read in self.step_reads(node):
                     if not written(read.key, position, True):

@@ -30,7 +30,7 @@ def check_shadowed(ir: FlowIR, facts: FlowFacts | None = None) -> Iterator[Diagn
             default = None
             for target, arrow in arrows:
                 if default is None:
-                    if arrow.is_default:
+                    if arrow.condition is None:  # ``is_default``, without a property call
                         default = (target, arrow)
                     continue
                 default_target, default_arrow = default

@@ -9,19 +9,23 @@ import random
 
 import networkx as nx
 import pytest
+from fixture_cases import FIXTURES, load_cases
 
 from flowc.compiler.checks.facts import (
     Dataflow,
     ScopeShape,
     _may_be_trapped,
+    declared_as_steps,
     dominator_intervals,
     every_step_may_stop,
+    flow_facts,
     reverse_postorder,
     trapped_cycles,
 )
-from flowc.compiler.ir import ENTRY, HALT, FlowIR
+from flowc.compiler.checks.imported import ActionKeys
+from flowc.compiler.ir import ENTRY, HALT, ActionNode, FlowIR, Key, MapNode
 from flowc.compiler.lower import lower
-from flowc.compiler.parse import parse_or_raise
+from flowc.compiler.parse import parse, parse_or_raise
 
 KEYS = ("x", "y", "z")
 SEEDS = range(150)
@@ -203,3 +207,65 @@ def test_the_conditional_arrows_are_the_table_rows_with_a_condition(seed: int) -
         if arrow.condition is not None
     ]
     assert ScopeShape(scope).conditional == expected, random_flow(seed)
+
+
+def _programs() -> list[tuple[str, str]]:
+    """Every check fixture's program, with maps, graphs, duplicates and unused declarations."""
+    cases = []
+    for path in sorted(FIXTURES.glob("*.flow")):
+        cases += [(f"{path.stem}: {c.title}", c.program) for c in load_cases(path.stem)]
+    return cases
+
+
+def _scopes(text: str) -> list[FlowIR]:
+    module, _ = parse(text, str(FIXTURES / "case.flow"))
+    if module is None:
+        return []
+    return list(flow_facts(lower(module)).scopes)
+
+
+def _nodes(scope: FlowIR) -> list[object]:
+    """Every step and declaration of ``scope``, and every map branch's step (``None`` too)."""
+    nodes = [*(scope.node_of(name) for name in scope), *scope.meta.declarations]
+    branches = [b.step for node in nodes if isinstance(node, MapNode) for b in node.branches]
+    return nodes + branches
+
+
+@pytest.mark.parametrize(("title", "program"), _programs(), ids=lambda value: value[:60])
+def test_the_read_names_are_the_keys_of_the_step_reads(title: str, program: str) -> None:
+    """``read_names`` (the free-read test's shortcut) names what ``step_reads`` reads, in
+    order, for every kind of step; also where importing found an action's keys."""
+    for scope in _scopes(program):
+        for node in _nodes(scope):
+            assert Dataflow().read_names(node) == [r.key for r in Dataflow().step_reads(node)]
+            if isinstance(node, ActionNode):
+                span = node.span
+                found = ActionKeys((Key("p", span), Key("q", span)), (), reads_from_python=True)
+                imported = {id(node): found}
+                assert Dataflow(imported).read_names(node) == ["p", "q"]
+                assert [r.key for r in Dataflow(imported).step_reads(node)] == ["p", "q"]
+
+
+def test_declared_as_steps_is_every_declaration_among_the_steps() -> None:
+    """The test by name agrees with the test by identity, and both answers occur."""
+    answers = set()
+    for _, program in _programs():
+        for scope in _scopes(program):
+            steps = {id(scope.node_of(name)) for name in scope}
+            expected = {id(declared) for declared in scope.meta.declarations} <= steps
+            assert declared_as_steps(scope) == expected, program
+            answers.add(expected)
+    assert answers == {True, False}
+
+
+def test_a_scope_writes_what_its_steps_write() -> None:
+    """``scope_writes`` (actions' keys read in place) is the union of ``step_writes`` over the
+    scope's steps, and a map writes its reduces' targets."""
+    for _, program in _programs():
+        for scope in _scopes(program):
+            steps = [scope.node_of(name) for name in scope]
+            expected = frozenset().union(*map(Dataflow().step_writes, steps))
+            assert Dataflow().scope_writes(scope) == expected, program
+            for node in steps:
+                if isinstance(node, MapNode):
+                    assert Dataflow().step_writes(node) == frozenset(node.writes)
