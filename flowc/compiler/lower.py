@@ -210,14 +210,6 @@ class _Scope:
     done: dict[str, Declaration] = field(default_factory=dict)
     busy: set[str] = field(default_factory=set)
 
-    def find(self, name: str) -> _Scope | None:
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.raw or name in scope.done:
-                return scope
-            scope = scope.parent
-        return None
-
 
 class _FileLowerer:
     def __init__(self, module: ast.Module, file: str, loader: _Loader) -> None:
@@ -306,7 +298,12 @@ class _FileLowerer:
     ) -> FlowIR:
         declarations = list(prelude)
         for statement in body.declarations:
-            declared = self._declare(statement, scope)
+            label = statement.name.value
+            if scope.raw.get(label) is statement:  # declared here: ``scope`` owns it
+                declared = self._resolve_in(label, scope, statement.span)
+            else:  # a later duplicate: lowered in a throwaway scope, so a check can point at it
+                throwaway = _Scope({label: statement}, scope)
+                declared = self._resolve(label, throwaway, statement.span)
             if declared is not None:
                 declarations.append(declared)
         ir = FlowIR()
@@ -320,23 +317,15 @@ class _FileLowerer:
         self._lower_transitions(ir, body.transitions, scope)
         return ir
 
-    def _declare(
-        self, statement: ast.ActionDecl | ast.GraphDecl | ast.MapDecl, scope: _Scope
-    ) -> Declaration | None:
-        """Lower a declaration statement; a duplicate is lowered on its own (not cached)."""
-        name = statement.name.value
-        if scope.raw.get(name) is statement:  # declared here: ``scope`` is the scope that owns it
-            return self._resolve_in(name, scope, statement.span)
-        # a later duplicate: lower it in a throwaway scope so the check can point at it
-        throwaway = _Scope({name: statement}, scope)
-        return self._resolve(name, throwaway, statement.span)
-
     def _resolve(self, name: str, scope: _Scope, use: Span) -> Declaration | None:
-        """The declaration ``name`` refers to from ``scope``, lowering it on first use."""
-        owner = scope.find(name)
-        if owner is None:
-            return None
-        return self._resolve_in(name, owner, use)
+        """The declaration ``name`` refers to from ``scope`` (the nearest scope out from it that
+        declares the name), lowering it on first use."""
+        owner: _Scope | None = scope
+        while owner is not None:
+            if name in owner.raw or name in owner.done:
+                return self._resolve_in(name, owner, use)
+            owner = owner.parent
+        return None
 
     def _resolve_in(self, name: str, owner: _Scope, use: Span) -> Declaration | None:
         """``name`` as ``owner`` (the scope that declares it) declares it."""
@@ -390,7 +379,7 @@ class _FileLowerer:
             args,
             new_keys(decl.reads),
             new_keys(decl.writes),
-            new_keys(decl.inputs),
+            new_keys(decl.inputs) if decl.inputs else (),  # most declare none: no call
         )
         if decl.target.module is None and decl.target.name != decl.name.value:
             base = self._resolve(decl.target.name, scope, decl.target.span)
