@@ -67,7 +67,8 @@ _CONTINUATION_FIRST = frozenset(CONTINUATION_FIRST)
 
 
 class Line:
-    """Positions on one source line: offsets become spans in ``file``."""
+    """Where a statement's line is: its number in ``file`` and the offset of its first character
+    in the text (``plain_lines`` moves it from line to line)."""
 
     __slots__ = ("file", "line", "line_start")
 
@@ -76,26 +77,30 @@ class Line:
         self.line = line
         self.line_start = line_start
 
-    def span(self, start: int, end: int) -> Span:
-        line, offset = self.line, self.line_start - 1
-        return _new_span(Span, (self.file, line, start - offset, line, end - offset))
-
 
 def line_statement(
     text: str, position: int, where: Line, words: Mapping[str, str], builder: Any
 ) -> tuple[str, Any, int] | None:
     """``(nonterminal, node, end)`` for a plain one-line statement starting at ``position``,
     or ``None`` to let the token path parse it."""
-    if text.startswith("action", position) and (match := ACTION_LINE.match(text, position)):
-        if continued(text, match.end() + 1):
+    line_start = where.line_start
+    end = text.find("\n", position)
+    if end < 0:
+        end = len(text)
+    # The line with the newline before it: an offset in it is the column a span gives, so the
+    # match's offsets need no arithmetic (and are small ints, which Python does not allocate).
+    line_text = text[line_start - 1 : end] if line_start else "\n" + text[:end]
+    column = position - line_start + 1
+    if line_text.startswith("action", column) and (match := ACTION_LINE.match(line_text, column)):
+        if continued(text, end + 1):
             return None
-        node = _action(text, match, where, words)
-        return None if node is None else ("action_decl", node, match.end())
-    match = TRANSITION_LINE.match(text, position)  # also `actions -> b`, `action_x -> b`
-    if match is None or continued(text, match.end() + 1):
+        node = _action(line_text, match, where, words)
+        return None if node is None else ("action_decl", node, end)
+    match = TRANSITION_LINE.match(line_text, column)  # also `actions -> b`, `action_x -> b`
+    if match is None or continued(text, end + 1):
         return None
-    node = _transition(text, match, where, words, builder)
-    return None if node is None else ("transition", node, match.end())
+    node = _transition(line_text, match, where, words, builder)
+    return None if node is None else ("transition", node, end)
 
 
 _Name = ast.new_name
@@ -118,9 +123,10 @@ def continued(text: str, position: int) -> bool:
     )
 
 
-def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, str]) -> Any:
+def _action(line_text: str, match: re.Match[str], where: Line, words: Mapping[str, str]) -> Any:
     # Every span in one call (``regs``: one pair per group, in ACTION_LINE's order), the words
-    # sliced from ``text``: a third of the instructions of a ``span``/``group`` call per group.
+    # sliced from the line: a third of the instructions of a ``span``/``group`` call per group.
+    # The line starts with the newline before it, so every offset is a column.
     (
         (start, _),
         (name_start, name_end),
@@ -134,23 +140,25 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
         (read_start, read_end),
         (write_start, write_end),
     ) = match.regs
-    name = text[name_start:name_end]
+    name = line_text[name_start:name_end]
     if name in words:
         return None
-    file, line, offset = where.file, where.line, where.line_start - 1
-    target_span = _new_span(Span, (file, line, target_start - offset, line, last_end - offset))
-    target = callable_ref(text[target_start:last_end], target_span, words)
+    file, line = where.file, where.line
+    target_span = _new_span(Span, (file, line, target_start, line, last_end))
+    target = callable_ref(line_text[target_start:last_end], target_span, words)
     if target is None:
         return None
     arguments: tuple[ast.Argument, ...] | None = ()
     if arguments_start >= 0:
         if key[0] < 0:
-            arguments = bound_arguments(text, arguments_start, arguments_end, where, words)
-        elif (first := _argument(text, key, value, file, line, offset, words)) is None:
+            arguments = bound_arguments(
+                line_text, arguments_start, arguments_end, file, line, 0, words
+            )
+        elif (first := _argument(line_text, key, value, file, line, 0, words)) is None:
             return None
         elif key2[0] < 0:
             arguments = (first,)
-        elif (second := _argument(text, key2, value2, file, line, offset, words)) is None:
+        elif (second := _argument(line_text, key2, value2, file, line, 0, words)) is None:
             return None
         else:
             arguments = (first, second)
@@ -162,21 +170,19 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
     inputs: tuple[ast.Name, ...] = ()
     if read_start >= 0 or write_start >= 0:  # the commonest clauses, captured whole
         if read_start >= 0:
-            if (word := text[read_start:read_end]) in words:
+            if (word := line_text[read_start:read_end]) in words:
                 return None
-            span = _new_span(Span, (file, line, read_start - offset, line, read_end - offset))
-            reads = (_Name(word, span),)
+            reads = (_Name(word, _new_span(Span, (file, line, read_start, line, read_end))),)
             last_end = read_end
         if write_start >= 0:
-            if (word := text[write_start:write_end]) in words:
+            if (word := line_text[write_start:write_end]) in words:
                 return None
-            span = _new_span(Span, (file, line, write_start - offset, line, write_end - offset))
-            writes = (_Name(word, span),)
+            writes = (_Name(word, _new_span(Span, (file, line, write_start, line, write_end))),)
             last_end = write_end
     elif clauses_start < clauses_end:
         clauses: dict[str, list[ast.Name]] = {}
         names: list[ast.Name] = []
-        for part in _CLAUSE_PARTS.finditer(text, clauses_start, clauses_end):
+        for part in _CLAUSE_PARTS.finditer(line_text, clauses_start, clauses_end):
             word = part.group("name")
             if word is None:
                 clause = part.group("clause")
@@ -187,19 +193,19 @@ def _action(text: str, match: re.Match[str], where: Line, words: Mapping[str, st
                 return None
             else:
                 part_start, last_end = part.span()
-                span = _new_span(Span, (file, line, part_start - offset, line, last_end - offset))
+                span = _new_span(Span, (file, line, part_start, line, last_end))
                 names.append(_Name(word, span))
         reads = tuple(clauses["reads"]) if "reads" in clauses else ()
         writes = tuple(clauses["writes"]) if "writes" in clauses else ()
         inputs = tuple(clauses["inputs"]) if "inputs" in clauses else ()
     return _ActionDecl(
-        _Name(name, _new_span(Span, (file, line, name_start - offset, line, name_end - offset))),
+        _Name(name, _new_span(Span, (file, line, name_start, line, name_end))),
         target,
         arguments,
         reads,
         writes,
         inputs,
-        _new_span(Span, (file, line, start - offset, line, last_end - offset)),
+        _new_span(Span, (file, line, start, line, last_end)),
     )
 
 
@@ -214,10 +220,10 @@ def callable_ref(written: str, span: Span, words: Mapping[str, str]) -> ast.Call
 
 
 def bound_arguments(
-    text: str, start: int, end: int, where: Line, words: Mapping[str, str]
+    text: str, start: int, end: int, file: str, line: int, offset: int, words: Mapping[str, str]
 ) -> tuple[ast.Argument, ...] | None:
-    """The arguments written between ``start`` and ``end`` (a match of ``ARGUMENTS``)."""
-    file, line, offset = where.file, where.line, where.line_start - 1
+    """The arguments written between ``start`` and ``end`` (a match of ``ARGUMENTS``) on
+    ``line``, whose column is the offset in ``text`` minus ``offset``."""
     arguments = []
     for part in _ARGUMENT_PARTS.finditer(text, start, end):
         _, key, value = part.regs
@@ -264,9 +270,10 @@ def _argument(
 
 
 def _transition(
-    text: str, match: re.Match[str], where: Line, words: Mapping[str, str], builder: Any
+    line_text: str, match: re.Match[str], where: Line, words: Mapping[str, str], builder: Any
 ) -> Any:
-    # Every span in one call (``regs``, in TRANSITION_LINE's order), as in ``_action``.
+    # Every span in one call (``regs``, in TRANSITION_LINE's order), as in ``_action``; the
+    # offsets are columns.
     (
         (start, _),
         (source_start, source_end),
@@ -275,37 +282,29 @@ def _transition(
         _,
         (condition_start, condition_end),
     ) = match.regs
-    source = text[source_start:source_end]
-    target = text[target_start:last_end]
+    source = line_text[source_start:source_end]
+    target = line_text[target_start:last_end]
     if (source in words and source != ast.START) or (target in words and target != ast.END):
         return None
-    file, line, offset = where.file, where.line, where.line_start - 1
-    first = _Endpoint(
-        source, _new_span(Span, (file, line, source_start - offset, line, source_end - offset))
-    )
-    second = _Endpoint(
-        target, _new_span(Span, (file, line, target_start - offset, line, last_end - offset))
-    )
+    file, line = where.file, where.line
+    first = _Endpoint(source, _new_span(Span, (file, line, source_start, line, source_end)))
+    second = _Endpoint(target, _new_span(Span, (file, line, target_start, line, last_end)))
     if chain_start < chain_end:
         if target == ast.END:
             return None  # `end` before the last arrow: the token path words the mistake
         path = [first, second]
-        for part in _CHAIN_PARTS.finditer(text, chain_start, chain_end):
+        for part in _CHAIN_PARTS.finditer(line_text, chain_start, chain_end):
             word = part.group()
             if (word in words and word != ast.END) or path[-1].name == ast.END:
                 return None
             part_start, last_end = part.span()
-            span = _new_span(Span, (file, line, part_start - offset, line, last_end - offset))
-            path.append(_Endpoint(word, span))
+            path.append(_Endpoint(word, _new_span(Span, (file, line, part_start, line, last_end))))
         if condition_start >= 0:
             return None
-        span = _new_span(Span, (file, line, start - offset, line, last_end - offset))
-        return _Transition(tuple(path), None, span)
+        return _Transition(tuple(path), None, _new_span(Span, (file, line, start, line, last_end)))
     if condition_start < 0:
-        span = _new_span(Span, (file, line, start - offset, line, last_end - offset))
+        span = _new_span(Span, (file, line, start, line, last_end))
         return _Transition((first, second), None, span)
-    condition = builder.condition(
-        text[condition_start:condition_end], line, condition_start - offset
-    )
-    span = _new_span(Span, (file, line, start - offset, line, condition_end - offset))
+    condition = builder.condition(line_text[condition_start:condition_end], line, condition_start)
+    span = _new_span(Span, (file, line, start, line, condition_end))
     return _Transition((first, second), condition, span)

@@ -183,7 +183,9 @@ def _branches(
         arguments: tuple[ast.Argument, ...] | None = ()
         arguments_start, arguments_end = part.span("arguments")
         if arguments_start >= 0:
-            arguments = bound_arguments(text, arguments_start, arguments_end, where, words)
+            arguments = bound_arguments(
+                text, arguments_start, arguments_end, file, line, offset, words
+            )
             if arguments is None:
                 return None
             last_end = arguments_end
