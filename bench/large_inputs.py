@@ -2,11 +2,12 @@
 
 A .flow file is rarely big, but when one is — a generated state block of 20,000 fields on one
 line, a 5 MB prompt as a string default, a condition of 50,000 terms — every stage must stay
-linear in it, never quadratic, never recursive. Each case below is checked the way ``flowc check
---no-import`` does (parse, lower, the checks, and every diagnostic rendered as text with its
-excerpt); the baseline, measured in the same run, is the same work on the 10,000-action
-compile-bench flow. A ratio near 1 means the case costs what ordinary text costs per byte; the
-cases fixed in session 8 read 10–1,000× before (RESULTS "Large inputs").
+linear in it, never quadratic, never recursive. Each case is checked as ``flowc check
+--no-import FILE`` checks it (the file read, parsed, lowered and checked, every diagnostic
+rendered as text with its excerpt); the baseline, measured in the same run, is the same work on
+the 10,000-action compile-bench flow. A ratio near 1 means the case costs what ordinary text
+costs per byte. Before session 8, the `+` chain crashed (RecursionError), the 20,000 fields ran
+out of memory (the whole line under each warning) and the 5 MB string took 15 s.
 
 Run: ``.venv/bin/python bench/large_inputs.py``
 """
@@ -17,14 +18,13 @@ import gc
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from flowc.commands.check import diagnose
 from flowc.commands.report import render_report
-from flowc.compiler.checks import run_checks
-from flowc.compiler.lower import lower
-from flowc.compiler.parse import parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compile as compile_bench
@@ -71,13 +71,10 @@ CASES: dict[str, Callable[[], str]] = {
 }
 
 
-def check(text: str) -> int:
-    """``flowc check --no-import``'s work: every diagnostic rendered; the output's length."""
-    module, syntax = parse(text, FILE)
-    if module is None:
-        return len(render_report(syntax, {FILE: text}))
-    found = run_checks(lower(module, file=FILE), import_python=False)
-    return len(render_report(found, {FILE: text}))
+def check(path: Path) -> int:
+    """What ``flowc check --no-import FILE`` does, printing aside: the length of its report."""
+    found, text = diagnose(path, import_python=False, strict=False)
+    return len(render_report(found, {str(path): text}))
 
 
 def timed(work: Callable[[], object]) -> float:
@@ -90,21 +87,24 @@ def timed(work: Callable[[], object]) -> float:
 def main() -> None:
     loop_s = timed(lambda: sum(1 for _ in range(10_000_000)))
     print(f"load average {os.getloadavg()[0]:.2f}, a bare 10⁷-iteration loop: {loop_s:.2f} s")
-    baseline_text = compile_bench.generate(10_000)
-    baseline = statistics.median(timed(lambda: check(baseline_text)) for _ in range(3))
-    per_byte = baseline / len(baseline_text)
-    print(f"baseline: the 10,000-action compile-bench flow, {len(baseline_text) / 1e6:.2f} MB")
-    print(f"  {baseline:.3f} s, {per_byte * 1e9:.0f} ns per byte")
-    print(f"{'case':<52} {'MB':>6} {'s':>7} {'ns/byte':>8} {'× baseline':>11} {'output MB':>10}")
-    for name, make in CASES.items():
-        text = make()
-        output = check(text)
-        seconds = statistics.median(timed(lambda text=text: check(text)) for _ in range(3))
-        ratio = seconds / len(text) / per_byte
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / FILE
+        size = path.write_text(compile_bench.generate(10_000), encoding="utf-8")
+        baseline = statistics.median(timed(lambda: check(path)) for _ in range(3))
+        per_byte = baseline / size
+        print(f"baseline: the 10,000-action compile-bench flow, {size / 1e6:.2f} MB")
+        print(f"  {baseline:.3f} s, {per_byte * 1e9:.0f} ns per byte")
         print(
-            f"{name:<52} {len(text) / 1e6:>6.2f} {seconds:>7.3f}"
-            f" {seconds / len(text) * 1e9:>8.0f} {ratio:>10.2f}× {output / 1e6:>10.2f}"
+            f"{'case':<52} {'MB':>6} {'s':>7} {'ns/byte':>8} {'× baseline':>11} {'report MB':>10}"
         )
+        for name, make in CASES.items():
+            size = path.write_text(make(), encoding="utf-8")
+            report = check(path)
+            seconds = statistics.median(timed(lambda: check(path)) for _ in range(3))
+            print(
+                f"{name:<52} {size / 1e6:>6.2f} {seconds:>7.3f} {seconds / size * 1e9:>8.0f}"
+                f" {seconds / size / per_byte:>10.2f}× {report / 1e6:>10.2f}"
+            )
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 
