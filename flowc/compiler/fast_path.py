@@ -225,8 +225,9 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         statement = take(text, start, where, words, builder)
         while statement is not None:
             nonterminal, node, end = statement
-            # One-character slices (cached strings, no call) test the usual case: one newline.
-            if text[end : end + 1] == "\n" and text[end + 1 : end + 2] not in _BLANK:
+            # A statement ends where a newline or the text does (``LINE_END``); the usual case,
+            # one newline and a word, is told by a one-character slice (cached, no call).
+            if end < length and text[end + 1 : end + 2] not in _BLANK:
                 after, breaks, last_newline = end + 1, 1, end
             elif (blank := _NEWLINES.match(text, end)) is not None:
                 value = blank.group()
@@ -290,6 +291,7 @@ def _parse(text: str, builder: Any, t: Tables) -> tuple[Any, list[Token]]:
         return resume
 
     file = builder.file
+    length = len(text)
     position = 0
     while True:
         for match in t.scanner.finditer(text, position):

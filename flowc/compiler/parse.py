@@ -387,8 +387,8 @@ class AstBuilder(Transformer):
     # -- module and statements --
 
     def module(self, children: list[Any]) -> ast.Module:
-        span, children = self._split(children)
-        return ast.Module(tuple(children), (), span)
+        # Every child is a statement (the grammar keeps no token here): nothing to split off.
+        return ast.Module(tuple(children), (), self.span_of(children))
 
     def flow_header(self, children: list[Any]) -> ast.FlowHeader:
         span, children = self._split(children)
