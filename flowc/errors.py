@@ -122,9 +122,8 @@ def caret_excerpt(span: Span, source: str) -> list[str]:
     text = text.replace("\t", " ")
     same_line = span.end_line in (None, span.line) and span.end_col is not None
     width = max(1, span.end_col - span.col) if same_line and span.end_col else 1
-    width = min(width, max(1, len(text) - span.col + 1))
     text, column = _window(text, span.col - 1)
-    width = min(width, max(1, len(text) - column))
+    width = min(width, max(1, len(text) - column))  # not past the end of what is shown
     gutter = " " * len(str(span.line))
     return [
         f" {span.line} | {text}",
