@@ -71,6 +71,10 @@ KIND_CAPTIONS = {
     MapKind.PRODUCT: "map: product of actions × states",
 }
 UNTAKEN_EDGE_COLOR = "#b8c2cc"
+# A condition longer than this is cut (with "…") on its arrow, and in its tooltip: a long one
+# makes a drawing unreadable, and Graphviz refuses a label longer than 16,384 characters.
+CONDITION_LABEL_WIDTH = 80
+CONDITION_TOOLTIP_WIDTH = 1_000
 
 
 class RenderOptionError(FlowError, ValueError):
@@ -586,13 +590,14 @@ def _arrow(transition: object, follows_condition: bool) -> dict[str, str]:
             attributes["label"] = "<<I>otherwise</I>>"
         return attributes
     line = condition.span.line
+    text = condition.text
     return {
-        "label": look.html([look.escape(condition.text)]),
+        "label": look.html([look.escape(_shorten(text, CONDITION_LABEL_WIDTH))]),
         "style": "dashed",
         "color": look.CONDITION_COLOR,
         "fontcolor": look.CONDITION_COLOR,
         "class": "transition conditional",
-        "tooltip": look.tooltip(f"when {condition.text} (line {line})"),
+        "tooltip": look.tooltip(f"when {_shorten(text, CONDITION_TOOLTIP_WIDTH)} (line {line})"),
     }
 
 
