@@ -28,6 +28,7 @@ F_MISSING_PARAMETER = "F405"
 F_DECLARATION_MISMATCH = "F406"
 F_INPUT_MAYBE_UNUSED = "F253"
 F_STATE_PARAMETER_NAMED_AS_KEY = "F254"
+F_INPUT_NAMED_AS_KEY = "F255"
 
 _IMPLICIT = {"state", "__context"}
 
@@ -162,8 +163,9 @@ def _check_action(
                 key.span,
                 _parameter_hint(named, first),
             )
-    if not action.inputs:
-        return  # inputs not declared here: the runtime takes them from the signature
+    if not action.inputs:  # inputs not declared here: the runtime takes them from the signature
+        yield from _inputs_named_as_keys(action, named, first)
+        return
     given = {a.name for a in action.args} | set(action.input_keys) | _IMPLICIT | {first}
     for parameter in named.values():
         if parameter.default is parameter.empty and parameter.name not in given:
@@ -173,6 +175,33 @@ def _check_action(
                 f"input of action '{action.name}'",
                 action.inputs[0].span,
                 f"add it to `inputs`, or bind it: `{written}({parameter.name}=…)`",
+            )
+
+
+def _inputs_named_as_keys(
+    action: ActionNode, named: dict[str, inspect.Parameter], first: str | None
+) -> Iterator[Diagnostic]:
+    """A required parameter named after a key the action reads, neither bound nor declared:
+    the runtime asks the run's caller for it as an input, while the function's author most
+    likely expected the key's value (a map's item, say, which is in the branch's state)."""
+    bound = {arg.name for arg in action.args}
+    written = action.callable.written
+    for key in action.reads:
+        parameter = named.get(key.name)
+        if (
+            parameter is not None
+            and key.name != first
+            and key.name not in bound
+            and parameter.default is parameter.empty
+        ):
+            yield warning(
+                F_INPUT_NAMED_AS_KEY,
+                f"'{written}' takes '{key.name}' as a parameter: it is an input the run's caller "
+                f"must pass, not the value of state key '{key.name}' that action "
+                f"'{action.name}' reads",
+                key.span,
+                f'drop the parameter and read `state["{key.name}"]` in the function, or declare '
+                f"it: `inputs {key.name}`",
             )
 
 
