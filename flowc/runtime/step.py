@@ -55,9 +55,15 @@ def call_kwargs(plan: ActionPlan, inputs: Mapping[str, Any] | None, context: Any
     given = inputs or _NO_INPUTS
     for name in plan.required:
         if name not in given:
+            hints = [f"pass it: app.run(..., inputs={{'{name}': ...}})"]
+            if name in plan.action.reads:  # a map's item, say: the author meant the key's value
+                hints.append(
+                    f"'{name}' is also a state key the action reads: to use its value, drop the "
+                    f'parameter and read state["{name}"] in the function'
+                )
             raise MissingInputError(
                 f"action '{plan.name}' needs the input '{name}', which was not passed",
-                hints=(f"pass it: app.run(..., inputs={{'{name}': ...}})",),
+                hints=tuple(hints),
                 span=plan.action.origin,
             )
         kwargs[name] = given[name]

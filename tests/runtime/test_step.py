@@ -43,6 +43,21 @@ def test_a_missing_input_is_a_value_error_naming_the_action_and_the_input() -> N
     assert "action 'greet'" in str(error) and "'name'" in str(error)
 
 
+@action(reads=["item"], writes=["out"])
+def takes_item(state: State, item: int) -> State:
+    return state.update(out=item)
+
+
+def test_a_missing_input_named_after_a_read_key_says_to_read_the_state() -> None:
+    """``def f(state, item)`` in a map over items: the item is in the state, not an input."""
+    with pytest.raises(MissingInputError) as caught:
+        run(takes_item, {"item": 3})
+    assert any('read state["item"]' in hint for hint in caught.value.hints)
+    with pytest.raises(MissingInputError) as other:
+        run(greet)  # 'name' is no key greet reads: no such hint
+    assert not any("state[" in hint for hint in other.value.hints)
+
+
 def test_optional_inputs_take_their_defaults_and_extra_inputs_are_ignored() -> None:
     assert run(greet, inputs={"name": "ada", "unused": 1})[1]["out"] == "hi ada!"
     assert run(greet, inputs={"name": "ada", "punctuation": "?"})[1]["out"] == "hi ada?"
