@@ -71,10 +71,7 @@ KIND_CAPTIONS = {
     MapKind.PRODUCT: "map: product of actions × states",
 }
 UNTAKEN_EDGE_COLOR = "#b8c2cc"
-# A condition longer than this is cut (with "…") on its arrow, and in its tooltip: a long one
-# makes a drawing unreadable, and Graphviz refuses a label longer than 16,384 characters.
-CONDITION_LABEL_WIDTH = 80
-CONDITION_TOOLTIP_WIDTH = 1_000
+CONDITION_LABEL_WIDTH = 80  # a longer condition is cut (with "…") on its arrow: it is unreadable
 
 
 class RenderOptionError(FlowError, ValueError):
@@ -478,7 +475,7 @@ def _items_lines(node: MapNode) -> list[str]:
     elif isinstance(source, ItemsFromInput):
         text, origin = f"input {source.input.name}", "from a run input"
     elif isinstance(source, ItemsLiteral):
-        text = _shorten(format_value(source.values), 36)
+        text = look.shorten(format_value(source.values), 36)
         origin = f"{len(source.values.items)} literal items"
     else:
         assert isinstance(source, ItemsRange)
@@ -578,10 +575,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:g}ms" if 0 < seconds < 1 else f"{seconds:g}s"
 
 
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _arrow(transition: object, follows_condition: bool) -> dict[str, str]:
     condition = getattr(transition, "condition", None)
     if condition is None:
@@ -592,12 +585,12 @@ def _arrow(transition: object, follows_condition: bool) -> dict[str, str]:
     line = condition.span.line
     text = condition.text
     return {
-        "label": look.html([look.escape(_shorten(text, CONDITION_LABEL_WIDTH))]),
+        "label": look.html([look.escape(look.shorten(text, CONDITION_LABEL_WIDTH))]),
         "style": "dashed",
         "color": look.CONDITION_COLOR,
         "fontcolor": look.CONDITION_COLOR,
         "class": "transition conditional",
-        "tooltip": look.tooltip(f"when {_shorten(text, CONDITION_TOOLTIP_WIDTH)} (line {line})"),
+        "tooltip": look.tooltip(f"when {text} (line {line})"),
     }
 
 

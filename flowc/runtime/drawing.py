@@ -137,11 +137,23 @@ def cluster_attributes(look: Look, *, style: str = "rounded,filled") -> dict[str
 
 # ---- HTML-like labels ------------------------------------------------------------------------
 
+# The most characters of one piece of label text, and of a tooltip; longer ones are cut with
+# "…". A drawing has no use for a 5 MB bound string, and Graphviz refuses a label or an
+# attribute longer than 16,384 characters: the whole drawing would fail.
+LONGEST_TEXT = 200
+LONGEST_TOOLTIP = 1_000
+
+
+def shorten(text: str, width: int) -> str:
+    """``text``, or its first ``width - 1`` characters and "…"."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
 
 def escape(text: str) -> str:
     """``text`` made safe inside a Graphviz HTML-like label: markup characters escaped and any
-    run of whitespace (a condition written over several lines) shown as one space."""
-    flat = " ".join(text.split())
+    run of whitespace (a condition written over several lines) shown as one space; cut at
+    ``LONGEST_TEXT``."""
+    flat = shorten(" ".join(text.split()), LONGEST_TEXT)
     return (
         flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
@@ -165,8 +177,9 @@ def html(lines: Iterable[str], *, left: bool = False) -> str:
 
 
 def tooltip(text: str) -> str:
-    """A tooltip value: Graphviz reads backslashes in it as escapes, so they are doubled."""
-    return " ".join(text.split()).replace("\\", "\\\\")
+    """A tooltip value, cut at ``LONGEST_TOOLTIP``: Graphviz reads backslashes in it as
+    escapes, so they are doubled."""
+    return shorten(" ".join(text.split()), LONGEST_TOOLTIP).replace("\\", "\\\\")
 
 
 def wrap(pieces: Iterable[str], width: int = 58, separator: str = " · ") -> list[str]:

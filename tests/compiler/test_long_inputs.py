@@ -74,3 +74,13 @@ def test_a_long_arithmetic_chain_of_mixed_types_is_one_diagnostic(actions: None)
     with pytest.raises(FlowCheckError) as caught:
         compile_source(flow(condition), "long.flow")
     assert [d.code for d in caught.value.diagnostics] == ["F311"]
+
+
+def test_a_long_bound_string_is_cut_in_the_drawing(actions: None) -> None:
+    """Every label and tooltip is cut, not only a condition's: Graphviz refuses long ones."""
+    prompt = "y" * 20_000
+    text = flow("x > 0").replace('f(label="a")', f'f(label="{prompt}")')
+    ir = compile_source(text, "long.flow").ir
+    for show_state in (False, True):
+        svg = render(ir, "svg", show_state=show_state).decode()
+        assert len(svg) < len(prompt)
