@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import datetime as dt
+import functools
 import os
 import re
 import sqlite3
@@ -28,11 +29,17 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from flowc.errors import FlowRuntimeError
 from flowc.runtime.process_id import current_pid
-from flowc.runtime.serialization import SerializationRegistry, state_values
+from flowc.runtime.serialization import (
+    SerializationRegistry,
+    encode_keyed,
+    encode_payload,
+    state_values,
+)
 
 Status = Literal["completed", "failed"]
 PARTITION_KEY_DEFAULT = ""
@@ -262,12 +269,109 @@ def _created_at() -> str:
     return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z"
 
 
-def _write_batch(connection: sqlite3.Connection, sql: str, batch: list[tuple[Any, ...]]) -> None:
-    """Insert ``batch`` in one transaction, in queue order: all of it or none."""
+MAX_RUNS_PER_STATEMENT = 400
+"""Runs inserted by one statement, under SQLite's default limit of 500 arms in a compound
+SELECT; a batch of more runs takes several statements in one transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Consecutive queued rows that differ only in app id and state (a map's children): inserted
+    as one JSON object of states by app id, which SQLite's ``json_each`` takes apart."""
+
+    partition_key: str
+    sequence_id: int
+    position: str
+    status: str
+    states: str  # {"<app id>": <state>, ...}, in queue order
+
+
+def _runs(batch: list[tuple[Any, ...]]) -> list[_Run]:
+    """Split ``batch`` into runs, in queue order. A run holds one kind of payload (dicts are
+    encoded together in one call, texts are joined) and each app id once."""
+    runs: list[_Run] = []
+    rows: list[tuple[Any, ...]] = []
+    apps: set[str] = set()
+    kind: tuple[Any, ...] = ()
+    for row in batch:
+        row_kind = (row[0], row[2], row[3], row[4], type(row[5]) is str)
+        if row_kind != kind or row[1] in apps:
+            if rows:
+                runs.append(_run(rows))
+            rows, apps, kind = [], set(), row_kind
+        rows.append(row)
+        apps.add(row[1])
+    if rows:
+        runs.append(_run(rows))
+    return runs
+
+
+def _run(rows: list[tuple[Any, ...]]) -> _Run:
+    first = rows[0]
+    if type(first[5]) is str:
+        states = "{" + ",".join(encode_basestring(r[1]) + ":" + r[5] for r in rows) + "}"
+    else:
+        states = encode_keyed({r[1]: r[5] for r in rows})
+    return _Run(first[0], first[2], first[3], first[4], states)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_runs_sql(table: str, runs: int) -> str:
+    """One INSERT of ``runs`` runs: ``?1`` is the batch's time, then five parameters a run."""
+    arms = " UNION ALL ".join(
+        f"SELECT ?{i}, key, ?{i + 1}, ?{i + 2}, ?{i + 3}, value, ?1 FROM json_each(?{i + 4})"
+        for i in range(2, 2 + 5 * runs, 5)
+    )
+    return (
+        f"INSERT INTO {table} "
+        "(partition_key, app_id, sequence_id, position, status, state, created_at) " + arms
+    )
+
+
+def _write_batch(connection: sqlite3.Connection, settings: _Settings, batch: list[Any]) -> None:
+    """Insert ``batch`` in one transaction, in queue order: all of it or none.
+
+    The usual batch is one statement in autocommit: SQLite inserts every row while this thread
+    waits without the GIL, where ``executemany`` takes the GIL back for every row — which, while
+    other threads run branches, means waiting for a switch interval each time. A batch SQLite's
+    JSON reader refuses (NaN or ±Infinity in a state) is inserted row by row instead."""
     created_at = _created_at()
+    runs = _runs(batch)
+    try:
+        if len(runs) <= MAX_RUNS_PER_STATEMENT:
+            _insert_runs(connection, settings.table_name, runs, created_at)
+        else:
+            _in_transaction(
+                connection, lambda: _insert_chunks(connection, settings, runs, created_at)
+            )
+    except sqlite3.OperationalError as error:
+        if "JSON" not in str(error):
+            raise
+        rows = [(*row[:5], encode_payload(row[5]), created_at) for row in batch]
+        _in_transaction(connection, lambda: connection.executemany(settings.insert_sql, rows))
+
+
+def _insert_runs(
+    connection: sqlite3.Connection, table: str, runs: list[_Run], created_at: str
+) -> None:
+    params: list[Any] = [created_at]
+    for run in runs:
+        params += (run.partition_key, run.sequence_id, run.position, run.status, run.states)
+    connection.execute(_insert_runs_sql(table, len(runs)), params)
+
+
+def _insert_chunks(
+    connection: sqlite3.Connection, settings: _Settings, runs: list[_Run], created_at: str
+) -> None:
+    for start in range(0, len(runs), MAX_RUNS_PER_STATEMENT):
+        chunk = runs[start : start + MAX_RUNS_PER_STATEMENT]
+        _insert_runs(connection, settings.table_name, chunk, created_at)
+
+
+def _in_transaction(connection: sqlite3.Connection, write: Callable[[], Any]) -> None:
     connection.execute("BEGIN IMMEDIATE")  # if this fails, no transaction is open to roll back
     try:
-        connection.executemany(sql, [(*row, created_at) for row in batch])
+        write()
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -290,6 +394,15 @@ def _open_connection(settings: _Settings) -> sqlite3.Connection:
             f"cannot open the state database {settings.db_path!r}: {exc}",
             hints=("check that the directory exists and is writable",),
         ) from exc
+    return connection
+
+
+def _writer_connection(settings: _Settings) -> sqlite3.Connection:
+    """A connection for the committer, with the inserts of batches of up to four runs already
+    prepared: preparing one releases and retakes the GIL, like running it."""
+    connection = _open_connection(settings)
+    for runs in range(1, 5):
+        _insert_runs(connection, settings.table_name, [_Run("", 0, "", "", "{}")] * runs, "")
     return connection
 
 
@@ -332,8 +445,12 @@ class _GroupCommitter:
     """Writes queued rows in batches from one thread and one connection, in queue order.
 
     A batch is everything queued while the previous batch was being committed (plus what
-    arrives during a short linger), so the number of commits — and fsyncs — grows with elapsed
-    time, not with the number of rows. Rows are numbered as they are queued; ``finished`` is the
+    arrives within a short linger of its first row), so the number of commits — and fsyncs —
+    grows with elapsed time, not with the number of rows. The thread needs the GIL as seldom as
+    it can: while branches run, each time it wants it back it may wait a whole switch interval
+    (5 ms). So a batch is one statement (``_write_batch``), the connection is opened before the
+    run when the persister is initialized, and a batch whose first row waited that long already
+    does not linger. Rows are numbered as they are queued; ``finished`` is the
     number of the last row whose batch is over, so waiting for a row is waiting for ``finished``
     to reach its number (no object per row). Queueing takes a plain lock for a list append, a
     counter and a dict entry; sleeping and waking use a separate condition, touched once per
@@ -344,12 +461,14 @@ class _GroupCommitter:
     lock: threading.Lock = field(default_factory=threading.Lock)  # queue, counters, last_by_app
     cond: threading.Condition = field(default_factory=threading.Condition)  # sleep/wake
     queue: list[tuple[Any, ...]] = field(default_factory=list)
+    first_queued_at: float = 0.0  # when the queue's first row came (time.monotonic)
     queued: int = 0  # rows ever queued: the number of the last one
     finished: int = 0  # rows whose batch is over (committed, or failed and rolled back)
     last_by_app: dict[tuple[str, str], int] = field(default_factory=dict)  # app -> last row no.
     waited: set[int] = field(default_factory=set)  # unfinished rows whose savers wait for them
     failures: list[_FailedBatch] = field(default_factory=list)
     thread: threading.Thread | None = None
+    connection: sqlite3.Connection | None = None  # the writer's, until the thread takes it
     idle: bool = False
     waiters: int = 0
     closing: bool = False
@@ -363,6 +482,8 @@ class _GroupCommitter:
         with self.lock:
             if self.closing:
                 raise PersistenceError("the persister is closed; no more states can be saved")
+            if not self.queue:
+                self.first_queued_at = time.monotonic()
             self.queue.append(row)
             self.queued = number = self.queued + 1
             if waits:
@@ -472,7 +593,7 @@ class _GroupCommitter:
                         break
                     self.idle = True  # from here on, the next submit() wakes us
                 self.cond.wait(0.5)
-            deadline = time.monotonic() + self.settings.linger_s
+            deadline = self.first_queued_at + self.settings.linger_s
             while not self.waiters and not self.closing:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -495,15 +616,22 @@ class _GroupCommitter:
             with self.cond:
                 self.cond.notify_all()
 
+    def connect(self) -> None:
+        """Open the writer connection now, before the thread starts: in the thread, during a
+        run, each statement that opens it would wait for the GIL."""
+        with self.lock:
+            if self.connection is None and self.thread is None and not self.closing:
+                self.connection = _writer_connection(self.settings)
+
     def _commit_batches(self) -> None:
-        connection: sqlite3.Connection | None = None
-        insert_sql = self.settings.insert_sql
+        with self.lock:
+            connection, self.connection = self.connection, None
         while (batch := self._next_batch()) is not None:
             error: BaseException | None = None
             try:
                 if connection is None:
-                    connection = _open_connection(self.settings)
-                _write_batch(connection, insert_sql, batch)
+                    connection = _writer_connection(self.settings)
+                _write_batch(connection, self.settings, batch)
             except Exception as exc:
                 error = exc
             self.commits += 1
@@ -676,6 +804,13 @@ class SQLitePersister(BaseStatePersister):
             self._store = store
         return store
 
+    @property
+    def shares_copies(self) -> bool:
+        """Whether ``copy()`` returns the same object every time (until a fork), so that a map
+        asks once per invocation instead of once per branch: yes, unless a subclass overrides
+        ``copy``."""
+        return type(self).copy is SQLitePersister.copy
+
     def copy(self) -> SQLitePersister:
         """A persister for a child application: same database, same connections and committer
         (no new connection), saves that return once queued. The parent's next save waits for
@@ -717,11 +852,13 @@ class SQLitePersister(BaseStatePersister):
     # -- the protocol ---------------------------------------------------------------------------
 
     def initialize(self) -> None:
-        """Create the table and index if missing and switch the file to WAL mode. Cheap after
-        the first call through this persister or any of its copies."""
+        """Create the table and index if missing, switch the file to WAL mode and open the
+        connection that writes. Cheap after the first call through this persister or any of
+        its copies."""
         store = self._shared()
         if not store.schema_ready:
             _create_schema(store.reader(), self.table_name)
+            store.committer.connect()
             store.schema_ready = True
 
     def is_initialized(self) -> bool:
@@ -746,22 +883,32 @@ class SQLitePersister(BaseStatePersister):
         **kwargs: Any,
     ) -> None:
         """Queue one row; with ``wait_for_commit`` return only once it is committed. The state is
-        encoded first, so a value that cannot be persisted raises before anything is queued."""
+        checked first, so a value that cannot be persisted raises before anything is queued."""
+        committer, number = self._queue(partition_key, app_id, sequence_id, position, state, status)
+        if self.wait_for_commit:
+            committer.wait(number)
+
+    def _queue(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: Any,
+        status: str,
+    ) -> tuple[_GroupCommitter, int]:
         if status not in _STATUSES:
             _check_status(status)
-        text = self.registry.encode_state(state_values(state))
         row = (
             PARTITION_KEY_DEFAULT if partition_key is None else partition_key,
             app_id,
             sequence_id,
             position,
             status,
-            text,
+            self.registry.state_payload(state),
         )
         committer = self._shared().committer
-        number = committer.submit(row, self.wait_for_commit)
-        if self.wait_for_commit:
-            committer.wait(number)
+        return committer, committer.submit(row, self.wait_for_commit)
 
     def flush(self) -> None:
         """Wait until every state saved so far through this persister or its copies is durable."""
@@ -906,11 +1053,7 @@ class AsyncSQLitePersister(AsyncBaseStatePersister):
         **kwargs: Any,
     ) -> None:
         sync = self.sync
-        _check_status(status)
-        text = sync.registry.encode_state(state_values(state))  # errors before any write
-        row = (partition_key or PARTITION_KEY_DEFAULT, app_id, sequence_id, position, status, text)
-        committer = sync._shared().committer
-        number = committer.submit(row, sync.wait_for_commit)
+        committer, number = sync._queue(partition_key, app_id, sequence_id, position, state, status)
         if sync.wait_for_commit:
             await asyncio.to_thread(committer.wait, number)
 

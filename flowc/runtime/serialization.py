@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowc.errors import FlowRuntimeError
+from flowc.runtime.state import State
 
 TAG = "__flowc__"
 """The key that marks an encoded value; a user dict holding this key is itself encoded."""
@@ -36,7 +37,8 @@ _SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # stateless, reusable
 # The C encoder behind _ENCODER, built once: ``JSONEncoder.encode`` builds it again on every call,
 # which costs more than encoding a small state. Without a markers dict (no cycle check), so it is
-# given only dicts of scalars, which cannot hold a cycle. None where the C speedups are missing.
+# given only dicts of scalars, or dicts of those, which cannot hold a cycle. None where the C
+# speedups are missing.
 _FLAT_ENCODER = (
     json.encoder.c_make_encoder(  # type: ignore[attr-defined]
         None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
@@ -261,16 +263,28 @@ class SerializationRegistry:
         """The JSON text of a state's values. Raises before returning if any value cannot be
         written, so a caller that encodes first never writes half a state."""
         if _SCALARS.issuperset(map(type, values.values())):
-            flat = values if type(values) is dict else dict(values)
-            if _FLAT_ENCODER is not None:
-                return "".join(_FLAT_ENCODER(flat, 0))
-            return _ENCODER.encode(flat)
+            return encode_payload(values if type(values) is dict else dict(values))
         try:
             return _ENCODER.encode(
                 {key: self.to_jsonable(value, key, key) for key, value in values.items()}
             )
         except RecursionError:  # a value nested about 500 levels deep, or one holding itself
             raise self._too_deep(values) from None
+
+    def state_payload(self, state: Any) -> dict[str, Any] | str:
+        """What a saver queues for ``state``: a dict of its own values when they are all
+        scalars (encoded later, many states in one call: :func:`encode_keyed`), else its JSON
+        text. Checked now either way, so a value that cannot be persisted raises before
+        anything is queued."""
+        if type(state) is State:
+            values = state.get_all()  # already a dict of our own
+            if _SCALARS.issuperset(map(type, values.values())):
+                return values
+        else:
+            values = state_values(state)
+            if _SCALARS.issuperset(map(type, values.values())):
+                return dict(values)
+        return self.encode_state(values)
 
     def _too_deep(self, values: Mapping[str, Any]) -> StateSerializationError:
         """The error for a state too deep to encode, naming the key that is."""
@@ -320,6 +334,23 @@ class SerializationRegistry:
         if not isinstance(values, dict):
             raise StateDeserializationError("persisted state is not a JSON object")
         return values
+
+
+def encode_payload(payload: dict[str, Any] | str) -> str:
+    """The JSON text of a :meth:`SerializationRegistry.state_payload`."""
+    if type(payload) is str:
+        return payload
+    if _FLAT_ENCODER is not None:
+        return "".join(_FLAT_ENCODER(payload, 0))
+    return _ENCODER.encode(payload)
+
+
+def encode_keyed(flat_states: dict[str, dict[str, Any]]) -> str:
+    """One JSON object of flat states (dict payloads) by key, in one encoder call: the same text
+    per state as :func:`encode_payload`, for less than half the cost of one call per state."""
+    if _FLAT_ENCODER is not None:
+        return "".join(_FLAT_ENCODER(flat_states, 0))
+    return _ENCODER.encode(flat_states)
 
 
 def _hashable(key: Any) -> Any:

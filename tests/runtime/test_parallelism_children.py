@@ -254,6 +254,27 @@ def test_a_resumed_map_reuses_child_ids_and_skips_children_already_saved(
     assert persister.copies["copy"] == 4 + 5
 
 
+def test_every_branch_of_a_map_gets_the_one_copy_a_sqlite_persister_shares(
+    tmp_path: Path,
+) -> None:
+    """SQLitePersister.copy() returns one object for all children, so the map asks once per
+    invocation; a subclass overriding copy() is asked per child (the test above)."""
+    seen: list[Any] = []
+
+    @action(reads=["i"], writes=["out"])
+    def remember(state: State, __context: Any) -> State:
+        seen.append((__context.state_persister, __context.state_initializer))
+        return state.update(out=state["i"])
+
+    persister = SQLitePersister(str(tmp_path / "runs.db"))
+    assert persister.shares_copies
+    assert not CountingPersister(str(tmp_path / "other.db")).shares_copies
+    final = resumable_map(persister, over(remember), n=20).run(halt_after=["fan_out"])[2]
+    assert final["results"] == list(range(20))
+    assert set(seen) == {(persister.copy(), persister.copy())}
+    assert len(persister.list_app_ids("")) == 21
+
+
 def test_a_resumed_subgraph_branch_retries_its_failed_step_and_keeps_its_finished_ones(
     persister: CountingPersister,
 ) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from flowc import FlowRuntimeError
+from flowc.runtime import persistence
 from flowc.runtime.persistence import (
     AsyncSQLitePersister,
     InMemoryPersister,
@@ -24,7 +25,11 @@ from flowc.runtime.persistence import (
     SQLLitePersister,
     StatePersister,
 )
-from flowc.runtime.serialization import StateSerializationError
+from flowc.runtime.serialization import (
+    SerializationRegistry,
+    StateSerializationError,
+    encode_payload,
+)
 from flowc.runtime.state import State
 
 
@@ -285,6 +290,87 @@ def test_a_failed_batch_is_forgotten_once_every_saver_has_heard_of_it(db: Path) 
     parent.save("", "parent", 2, "a", State({}), "completed")
     assert committer.failures == []
     parent.close()
+
+
+# -- how a batch is written ----------------------------------------------------------------------
+
+
+def stored(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT app_id, sequence_id, position, status, state FROM burr_state ORDER BY id"
+        ).fetchall()
+
+
+def write_one_batch(db: Path, batch: list[tuple]) -> None:
+    """Rows as the committer takes them off its queue, written as one batch."""
+    settings = SQLitePersister(db)._shared().settings
+    connection = persistence._open_connection(settings)
+    persistence._write_batch(connection, settings, batch)
+    connection.close()
+
+
+def queued(app: str, seq: int, position: str, status: str, values: dict) -> tuple:
+    return ("", app, seq, position, status, REGISTRY.state_payload(State(values)))
+
+
+REGISTRY = SerializationRegistry.default()
+ODD_STATES = [
+    {"n": 1, "s": "plain"},
+    {"text": 'quotes " and \\ and \n, \u2028, \x00, é, 𝄞', "big": 10**30, "f": 1e-7, "neg": -0.0},
+    {"nested": {"a": [1, 2.5, None, True]}, "t": (1, 2), "when": dt.date(2026, 1, 1)},
+    {"empty": "", "z": None, "b": False, "huge": 1.5e300},
+    {},
+]
+
+
+def test_a_batch_is_stored_in_queue_order_with_each_state_as_its_own_encoding_writes_it(
+    db: Path,
+) -> None:
+    batch = [
+        queued("map-0", 0, "work", "completed", ODD_STATES[0]),
+        queued("map-1", 0, "work", "completed", ODD_STATES[1]),
+        queued("map-1", 0, "work", "completed", ODD_STATES[3]),  # the same app again
+        queued("map-2", 0, "work", "completed", ODD_STATES[2]),  # not flat: encoded at save
+        queued("map-3", 0, "work", "failed", ODD_STATES[4]),
+        queued("map-4", 1, "work", "completed", ODD_STATES[0]),
+        queued("map-5", 0, "other", "completed", ODD_STATES[1]),
+        queued("parent", 3, "fan_out", "completed", ODD_STATES[2]),
+    ]
+    write_one_batch(db, batch)
+    assert stored(db) == [
+        (app, seq, position, status, encode_payload(payload))
+        for _, app, seq, position, status, payload in batch
+    ]
+
+
+def test_states_sqlite_cannot_read_as_json_are_written_row_by_row(db: Path) -> None:
+    """SQLite's JSON reader refuses NaN and Infinity, which Python's JSON writes and reads."""
+    batch = [
+        queued(f"map-{i}", 0, "work", "completed", {"x": x})
+        for i, x in enumerate([1.0, float("nan"), float("inf"), -float("inf")])
+    ]
+    write_one_batch(db, batch)
+    assert [r[0] for r in stored(db)] == ["map-0", "map-1", "map-2", "map-3"]
+    p = SQLitePersister(db)
+    assert p.load("", "map-2")["state"]["x"] == float("inf")
+    assert p.load("", "map-1")["state"]["x"] != p.load("", "map-1")["state"]["x"]  # NaN
+    p.close()
+
+
+def test_a_batch_of_more_runs_than_one_statement_takes_is_still_all_or_nothing(
+    db: Path,
+) -> None:
+    runs = persistence.MAX_RUNS_PER_STATEMENT + 50
+    batch = [queued(f"map-{i}", 0, f"step{i % 2}", "completed", {"i": i}) for i in range(runs)]
+    write_one_batch(db, batch)
+    assert [r[0] for r in stored(db)] == [f"map-{i}" for i in range(runs)]
+
+    broken = [queued(f"more-{i}", 0, f"step{i % 2}", "completed", {"i": i}) for i in range(runs)]
+    broken[-1] = ("", "more-last", None, "step0", "completed", {"i": 0})  # NOT NULL fails
+    with pytest.raises(sqlite3.IntegrityError):
+        write_one_batch(db, broken)
+    assert len(stored(db)) == runs  # the first statements of the failed batch were rolled back
 
 
 def test_preloaded_children_are_each_served_once_then_read_from_the_database(db: Path) -> None:

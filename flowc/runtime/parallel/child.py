@@ -59,8 +59,9 @@ def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
     """Run one branch to its ``halt_after`` action and return its final state."""
     graph = task.graph
     action = graph.single_action
-    if task.state_persister is not None or task.state_initializer is not None:
-        if task.tracker is None and _synchronous(task):
+    saver, loader = task.state_persister, task.state_initializer
+    if saver is not None or loader is not None:
+        if task.tracker is None and _synchronous(saver, loader):
             return _run_saved(parent, task)
         return _run_full(parent, task)
     if task.tracker is not None:
@@ -79,8 +80,7 @@ def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
     return run_action(action, task.state, task.inputs, context)[1]
 
 
-def _synchronous(task: SubGraphTask) -> bool:
-    saver, loader = task.state_persister, task.state_initializer
+def _synchronous(saver: Any, loader: Any) -> bool:
     return not (
         (saver is not None and _is_async(saver, "save"))
         or (loader is not None and loader is not saver and _is_async(loader, "load"))
@@ -106,7 +106,24 @@ def _run_saved(parent: ParentRun, task: SubGraphTask) -> Any:
         if loaded:
             finished = _finished_state(task, loaded)
             return finished if finished is not None else _run_full(parent, task)
-    return _walk(parent, task, app_id, task.state_persister)
+    saver, plans = task.state_persister, task.graph.straight_plans
+    if plans is None:
+        return _walk(parent, task, app_id, saver)
+    # _walk for a subgraph that always runs the same actions: the same rows, without a
+    # transition to evaluate or a context to build
+    partition_key = parent.partition_key
+    state, inputs = task.state, task.inputs
+    for sequence_id, plan in enumerate(plans):
+        try:
+            after = run_plan(plan, state, inputs, None)[1]
+        except Exception:
+            if saver is not None:
+                saver.save(partition_key, app_id, sequence_id, plan.name, state, "failed")
+            raise
+        state = after
+        if saver is not None:
+            saver.save(partition_key, app_id, sequence_id, plan.name, state, "completed")
+    return state
 
 
 def _walk(parent: ParentRun, task: SubGraphTask, app_id: str, saver: Any) -> Any:

@@ -294,13 +294,28 @@ def _cascading(
         loader = copy_initializer()
         return copy_tracker(), loader if shared else copy_persister(), loader
 
-    return per_child
+    if any(map(_copies_per_child, (tracker, persister, initializer))):
+        return per_child
+    adapters = per_child()  # the same objects for every child
+    return lambda: adapters
 
 
 def _copier(inherited: Any) -> Callable[[], Any]:
-    if inherited is not None and hasattr(inherited, "copy"):
+    """How to give each child its copy of ``inherited``: ``copy()`` per child, or one copy for
+    all of them when the object says ``copy()`` returns the same object every time
+    (``shares_copies``)."""
+    if _copies_per_child(inherited):
         return inherited.copy
-    return lambda: inherited
+    same = inherited.copy() if hasattr(inherited, "copy") else inherited
+    return lambda: same
+
+
+def _copies_per_child(inherited: Any) -> bool:
+    return (
+        inherited is not None
+        and hasattr(inherited, "copy")
+        and not getattr(inherited, "shares_copies", False)
+    )
 
 
 def _with_optional_context(method: Callable[..., Any], context: Any) -> Callable[[], Any]:
