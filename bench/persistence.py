@@ -9,7 +9,9 @@ tmpfs (/dev/shm), in "save" mode and in "resume" mode (also ``initialize_from``,
 loads before it runs). Ratios are W5 ÷ the same framework's W1 in the same round, summarised as
 median (min–max) over rounds. After each timed run the rows are counted through a fresh
 connection, before anything is closed: every branch reported finished must already be there.
-flowc is also measured with ``synchronous=NORMAL``, and with a persister that saves nothing
+flowc's persister writes from a child process by default; it is also measured with
+``writer="thread"`` (a committer thread in the run's own process), with ``synchronous=NORMAL``,
+and with a persister that saves nothing
 ("sync=NOOP": the cost of the persisted branch path itself, without any database work).
 Finally, a 10,000-branch persisted map runs once per framework under a 1,024 fd limit.
 
@@ -66,7 +68,7 @@ class _NoopPersister:
         return self
 
 
-def _adapter(framework: str, synchronous: str, made: list[Any]) -> Any:
+def _adapter(framework: str, synchronous: str, writer: str, made: list[Any]) -> Any:
     sys.path.insert(0, str(SHARED_BENCH))
     from adapters.burr_shaped import BurrShapedAdapter, burr_api, flowc_api
 
@@ -79,7 +81,7 @@ def _adapter(framework: str, synchronous: str, made: list[Any]) -> Any:
 
         if synchronous == "NOOP":  # what the step loop costs with a persister attached
             return _NoopPersister(path)
-        p = SQLitePersister(db_path=path, synchronous=synchronous)
+        p = SQLitePersister(db_path=path, synchronous=synchronous, writer=writer)
         p.initialize()
         made.append(p)
         return p
@@ -92,7 +94,7 @@ def run_cell(args: argparse.Namespace) -> dict[str, Any]:
     from adapters.base import Params, expected
 
     made: list[Any] = []
-    adapter = _adapter(args.framework, args.synchronous, made)
+    adapter = _adapter(args.framework, args.synchronous, args.writer, made)
     workload = "w1" if args.mode == "none" else "w5"
     params = Params(
         n=args.n,
@@ -133,12 +135,15 @@ class Cell:
     mode: str  # none | save | resume
     db: str = ""  # disk | tmpfs
     synchronous: str = "FULL"
+    writer: str = "process"
 
     @property
     def label(self) -> str:
         if self.mode == "none":
             return f"{self.framework} w1"
         sync = "" if self.synchronous == "FULL" else f" sync={self.synchronous}"
+        if self.framework == "flowc" and self.writer != "process":
+            sync += f" writer={self.writer}"
         return f"{self.framework} {self.mode} {self.db}{sync}"
 
 
@@ -148,6 +153,8 @@ CELLS = (
     Cell("flowc", "save", "tmpfs"),
     Cell("flowc", "resume", "disk"),
     Cell("flowc", "resume", "tmpfs"),
+    Cell("flowc", "save", "disk", writer="thread"),
+    Cell("flowc", "save", "tmpfs", writer="thread"),
     Cell("flowc", "save", "disk", "NORMAL"),
     Cell("flowc", "save", "tmpfs", "NOOP"),
     Cell("burr", "none"),
@@ -174,6 +181,8 @@ def _spawn(cell: Cell, n: int, repeats: int, warmup: int, nofile: int | None = N
         str(warmup),
         "--synchronous",
         cell.synchronous,
+        "--writer",
+        cell.writer,
     ]
 
     def limit() -> None:
@@ -202,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--synchronous", default="FULL")
+    parser.add_argument("--writer", default="process", choices=("process", "thread"))
     parser.add_argument("--big-n", type=int, default=10_000)
     args = parser.parse_args(argv)
     if args.cell:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from flowc import FlowRuntimeError
-from flowc.runtime import persistence
+from flowc.runtime import persistence_commit
 from flowc.runtime.persistence import (
     AsyncSQLitePersister,
     InMemoryPersister,
@@ -305,8 +305,8 @@ def stored(db: Path) -> list[tuple]:
 def write_one_batch(db: Path, batch: list[tuple]) -> None:
     """Rows as the committer takes them off its queue, written as one batch."""
     settings = SQLitePersister(db)._shared().settings
-    connection = persistence._open_connection(settings)
-    persistence._write_batch(connection, settings, batch)
+    connection = persistence_commit.open_connection(settings)
+    persistence_commit.write_batch(connection, settings, batch)
     connection.close()
 
 
@@ -361,7 +361,7 @@ def test_states_sqlite_cannot_read_as_json_are_written_row_by_row(db: Path) -> N
 def test_a_batch_of_more_runs_than_one_statement_takes_is_still_all_or_nothing(
     db: Path,
 ) -> None:
-    runs = persistence.MAX_RUNS_PER_STATEMENT + 50
+    runs = persistence_commit.MAX_RUNS_PER_STATEMENT + 50
     batch = [queued(f"map-{i}", 0, f"step{i % 2}", "completed", {"i": i}) for i in range(runs)]
     write_one_batch(db, batch)
     assert [r[0] for r in stored(db)] == [f"map-{i}" for i in range(runs)]
