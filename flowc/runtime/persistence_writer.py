@@ -6,11 +6,12 @@ GIL, so on a fan-out of short branches its work adds to theirs (bench/RESULTS.md
 their number) but hands the rows to ``python -m flowc.runtime.persistence_writer``, started with
 pipes (never a fork of a threaded process). A saving thread only appends its row to a list; the
 list goes down the pipe as one ``marshal`` frame when a saver waits, when it holds
-``FRAME_ROWS`` rows, or when the writer has answered everything sent before (it is idle). The
-writer JSON-encodes the states sent as values, inserts every frame that has arrived as one batch
-(``persistence_commit.write_batch``) and answers with the number of rows that batch held and its
-error, if any. A thread here reads the answers, wakes the savers waiting for those rows and sends
-what was queued meanwhile.
+``FRAME_ROWS`` rows, or when its first row has waited ``linger_s`` (a thread here sends it
+then). The writer JSON-encodes the states sent as values, inserts every frame that has arrived as
+one batch (``persistence_commit.write_batch``) and answers with the number of rows that batch
+held and its error, if any. No thread waits for the answers — one that woke for each would take
+the GIL from the threads running branches every time: they are read after each send, and by
+whoever waits for a row.
 
 Crash rules: when this process dies, the writer reads end-of-file, commits every whole frame it
 received and exits; a frame cut short was never acknowledged to anyone. When the writer dies, its
@@ -28,9 +29,10 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from flowc.runtime.persistence_commit import (
     GroupCommitter,
@@ -72,14 +74,15 @@ def _grow_pipe(fd: int) -> None:
             fcntl.fcntl(fd, set_size, _PIPE_BYTES)
 
 
-def _read_frame(stream: BinaryIO) -> bytes | None:
-    """The next whole frame, or None at end of file (a frame cut short counts as none)."""
-    header = stream.read(_HEADER)
-    if len(header) < _HEADER:
-        return None
-    size = int.from_bytes(header, "little")
-    payload = stream.read(size)
-    return payload if len(payload) == size else None
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from ``fd``, or None if it ends first."""
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
 
 
 # -- this process's side -------------------------------------------------------------------------
@@ -88,11 +91,15 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
 @dataclass(eq=False)
 class WriterProcess(GroupCommitter):
     """A :class:`GroupCommitter` whose batches are written by a child process (module
-    docstring). ``thread`` reads the writer's answers; ``pending`` holds rows not yet sent."""
+    docstring). ``pending`` holds rows not yet sent; ``answers`` what the writer has said but
+    nobody has read yet (no thread reads it: a thread that woke for every answer would take the
+    GIL from the threads running branches each time)."""
 
     process: subprocess.Popen[bytes] | None = None
     pending: list[tuple[Any, ...]] = field(default_factory=list)
     sent: int = 0  # rows handed to the writer: the number of the last one
+    answers: bytearray = field(default_factory=bytearray)
+    reading: threading.Lock = field(default_factory=threading.Lock)  # one reader of answers
 
     @classmethod
     def start(cls, settings: StoreSettings) -> WriterProcess:
@@ -119,17 +126,18 @@ class WriterProcess(GroupCommitter):
         _grow_pipe(stdin.fileno())
         try:
             _write_all(stdin.fileno(), first)
-            ready = _read_frame(stdout)
+            ready = _read_exactly(stdout.fileno(), _HEADER + len(marshal.dumps((0, None))))
         except OSError:
             ready = None
-        if ready is None:  # it could not start or import flowc: there is no writer process here
+        if not ready:  # it could not start or import flowc: there is no writer process here
             stdin.close()
             process.wait()
             stdout.close()
             raise OSError(f"the writer process exited with status {process.returncode}")
+        os.set_blocking(stdout.fileno(), False)  # answers are read as they come, never waited on
         writer = cls(settings, process=process)
         writer.thread = threading.Thread(
-            target=writer._read_answers, args=(stdout,), name="flowc-sqlite-writer", daemon=True
+            target=writer._send_lingering, name="flowc-sqlite-writer", daemon=True
         )
         writer.thread.start()
         return writer
@@ -139,7 +147,7 @@ class WriterProcess(GroupCommitter):
 
     def submit(self, row: tuple[Any, ...], waits: bool = False) -> int:
         """Queue ``row``; send what is pending if it waits, makes a frame, or finds the writer
-        idle."""
+        done with everything sent before."""
         with self.lock:
             if self.closing:
                 raise PersistenceError("the persister is closed; no more states can be saved")
@@ -151,9 +159,32 @@ class WriterProcess(GroupCommitter):
             if waits:
                 self.waited.add(number)
             self.last_by_app[row[0], row[1]] = number
-            if waits or len(pending) >= FRAME_ROWS or self.sent == self.finished:
+            send = waits or len(pending) >= FRAME_ROWS
+            if send:
                 self._send(waits)
+        if send:
+            self._take_arrived_answers()
+        elif len(pending) == 1:  # the first row in a while: have it sent within linger_s
+            with self.cond:
+                self.cond.notify()
         return number
+
+    def _send_lingering(self) -> None:
+        """The thread that sends rows left pending for ``linger_s`` (no save has made a frame
+        or waited since): a finished branch is durable within milliseconds, not whenever the
+        next frame fills. It sleeps while nothing is pending."""
+        while True:
+            with self.cond:
+                while not self.pending and not self.closing:
+                    self.cond.wait()
+            if self.closing:
+                return
+            time.sleep(self.settings.linger_s)
+            with self.lock:
+                if self.pending and not self.ended and not self.closing:
+                    with contextlib.suppress(PersistenceError):  # a saver hears of it
+                        self._send(False)
+            self._take_arrived_answers()
 
     def _send(self, urgent: bool) -> None:
         """Hand the pending rows to the writer, in queue order (the caller holds ``lock``).
@@ -174,14 +205,49 @@ class WriterProcess(GroupCommitter):
             self.ended = True
             raise self.stopped_error() from exc
 
+    def _take_arrived_answers(self) -> None:
+        """Apply what the writer has answered so far, unless another thread is reading: so
+        that its answers never fill their pipe while nobody waits."""
+        if self.reading.acquire(blocking=False):
+            try:
+                self._take_answers()
+            finally:
+                self.reading.release()
+
+    def _take_answers(self, block: bool = False) -> None:
+        """Apply the writer's answers that have arrived (``block``: wait for at least one), in
+        order. The caller holds ``reading``, not ``lock``."""
+        assert self.process is not None and self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        while True:
+            if block:
+                select.select([fd], [], [])
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if not chunk:  # the writer is gone: nobody will answer for the rows in flight
+                self.ended = True
+                return
+            self.answers += chunk
+            for size, error in _answers(self.answers):
+                self.finish_batch(size, None if error is None else _error_from(error))
+            block = False
+
     def _await(self, number: int) -> None:
-        if self.finished >= number:
-            return
+        """Send row ``number`` if it is still pending, then read answers until its batch is
+        over; one thread reads at a time, the others find their rows done when it is theirs."""
         if self.sent < number:
             with self.lock:
                 if self.sent < number and not self.ended:
                     self._send(True)
-        super()._await(number)
+        while self.finished < number:
+            with self.reading:
+                if self.finished >= number:
+                    return
+                if self.ended:
+                    raise self.stopped_error()
+                self._take_answers(block=True)
 
     def stopped_error(self) -> PersistenceError:
         return PersistenceError(
@@ -192,27 +258,9 @@ class WriterProcess(GroupCommitter):
             ),
         )
 
-    def _read_answers(self, stdout: BinaryIO) -> None:
-        """Apply each of the writer's answers in order; then send what was queued meanwhile,
-        so that the writer is never idle while rows wait."""
-        try:
-            while (payload := _read_frame(stdout)) is not None:
-                size, error = marshal.loads(payload)
-                if size:
-                    self.finish_batch(size, None if error is None else _error_from(error))
-                if self.pending and self.sent == self.finished:
-                    with self.lock:
-                        if self.pending and not self.ended:
-                            with contextlib.suppress(PersistenceError):
-                                self._send(False)
-        finally:
-            self.ended = True
-            with self.cond:
-                self.cond.notify_all()
-
     def close(self) -> None:
-        """Send what is pending, let the writer commit it and exit, wait for it (also at
-        interpreter exit)."""
+        """Send what is pending, let the writer commit it and exit, take its last answers and
+        wait for it (also at interpreter exit)."""
         if self.pid != current_pid() or self.process is None:
             return
         with self.lock:
@@ -221,6 +269,10 @@ class WriterProcess(GroupCommitter):
                 if self.pending and not self.ended:
                     with contextlib.suppress(PersistenceError):
                         self._send(True)
+        with self.cond:
+            self.cond.notify_all()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join()
         stdin = self.process.stdin
         if stdin is not None and not stdin.closed:
             # The stop frame, not just the end of the pipe: a process forked from this one
@@ -228,11 +280,25 @@ class WriterProcess(GroupCommitter):
             with contextlib.suppress(OSError):
                 _write_all(stdin.fileno(), _frame(b""))
                 stdin.close()
+        with self.reading:
+            while not self.ended:
+                self._take_answers(block=True)
         self.process.wait()
-        if self.thread is not None and self.thread is not threading.current_thread():
-            self.thread.join()
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+def _answers(buffer: bytearray) -> list[tuple[int, Any]]:
+    """Take the whole answer frames off the front of ``buffer``: (rows, error) each."""
+    taken, start = [], 0
+    while len(buffer) - start >= _HEADER:
+        end = start + _HEADER + int.from_bytes(buffer[start : start + _HEADER], "little")
+        if end > len(buffer):
+            break
+        taken.append(marshal.loads(bytes(buffer[start + _HEADER : end])))
+        start = end
+    del buffer[:start]
+    return [(size, error) for size, error in taken if size]
 
 
 def _error_message(exc: Exception) -> tuple[Any, ...]:
