@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -228,3 +229,35 @@ def test_the_writer_choice_is_checked() -> None:
     with pytest.raises(PersisterConfigError) as caught:
         SQLitePersister("unused.db", writer="fork")  # type: ignore[arg-type]
     assert caught.value.code == "F533"
+
+
+def test_a_row_saved_through_a_copy_is_sent_and_committed_within_the_linger(
+    tmp_path: Path,
+) -> None:
+    """No frame fills and nobody waits, yet a finished branch must not stay unsaved for long."""
+    db = tmp_path / "linger.db"
+    persister = SQLitePersister(db, linger_s=0.01)
+    persister.initialize()
+    persister.copy().save("", "lonely", 0, "step", {"i": 0}, "completed")
+    deadline = time.monotonic() + 10
+    while not stored(db):
+        assert time.monotonic() < deadline, "the row was never sent to the writer"
+        time.sleep(0.01)
+    assert [row[1] for row in stored(db)] == ["lonely"]
+    persister.close()
+
+
+def test_rows_the_pipe_cannot_carry_fail_in_their_place_and_the_rest_are_saved(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "unsendable.db"
+    persister = SQLitePersister(db)
+    child = persister.copy()
+    child.save("", "before", 0, "step", {"i": 0}, "completed")
+    persister.flush()
+    child.save("", uuid.uuid4(), 0, "step", {"i": 1}, "completed")  # type: ignore[arg-type]
+    with pytest.raises(PersistenceError, match="could not be sent"):
+        persister.save("", "parent", 0, "step", {"i": 2}, "completed")
+    persister.save("", "after", 0, "step", {"i": 3}, "completed")
+    assert [row[1] for row in stored(db)] == ["before", "after"]
+    persister.close()
