@@ -21,6 +21,7 @@ The workload code is the shared one (../shared/bench/adapters/burr_shaped.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gc
 import json
@@ -113,6 +114,8 @@ def run_cell(args: argparse.Namespace) -> dict[str, Any]:
         if made:
             commits.append(made[-1]._shared().committer.commits)
         fact = prepared.teardown()  # counts rows through a fresh connection, then closes
+        if made:
+            _discard(made.pop())
         if sorted(out["values"]) != expected(workload, args.n):
             raise AssertionError(f"{args.framework}: wrong result")
         if i >= args.warmup:
@@ -124,6 +127,15 @@ def run_cell(args: argparse.Namespace) -> dict[str, Any]:
         "commits": commits[args.warmup :],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def _discard(persister: Any) -> None:
+    """Stop a persister whose file the shared teardown deleted, and remove the -wal and -shm
+    files SQLite keeps for a deleted database (they used to pile up in /dev/shm)."""
+    persister.close()
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(persister.db_path + suffix)
 
 
 # -- the driver ---------------------------------------------------------------------------------
