@@ -6,7 +6,8 @@ The protocol is Burr's, duck-typed (docs/internals.md, "Runtime seams"): a loade
 ``Base*`` classes are there for code written against Burr that subclasses them.
 
 :class:`SQLitePersister` is the embedded default. One persister and all its ``copy()``s share a
-single :class:`_SQLiteStore`: one writer connection owned by a committer thread, plus one reader
+single :class:`_SQLiteStore`: one writer connection, owned by a writer process
+(``persistence_writer``) or a committer thread (``persistence_commit``), plus one reader
 connection per thread that reads — never a connection per child. Saves are group-committed: rows
 from many threads are queued and written in one transaction per batch, so a fan-out of thousands
 of branches costs a handful of fsyncs. ``save`` on the persister the user made waits until its row
