@@ -55,29 +55,51 @@ def _app_id(parent: ParentRun, task: SubGraphTask) -> str:
     return task.application_id or parent.child_app_id(task.key or "")
 
 
-def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
-    """Run one branch to its ``halt_after`` action and return its final state."""
-    graph = task.graph
-    action = graph.single_action
-    saver, loader = task.state_persister, task.state_initializer
-    if saver is not None or loader is not None:
-        if task.tracker is None and _synchronous(saver, loader):
+class BranchRunner:
+    """Runs the branches of one sync map invocation (what its schedule calls with each task),
+    each on the cheapest path its tracker, persister and loader allow. Whether a persister and
+    loader are synchronous is asked when the pair changes, not for every branch: a map's children
+    usually share one copy of them (see ``maps._copier``). Pickled, it forgets that answer."""
+
+    __slots__ = ("_synchronous", "parent")
+
+    def __init__(self, parent: ParentRun) -> None:
+        self.parent = parent
+        # the (persister, loader) last found synchronous; one tuple, so that threads read a pair
+        self._synchronous: tuple[Any, Any] = (None, None)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (BranchRunner, (self.parent,))
+
+    def run(self, task: SubGraphTask) -> Any:
+        """Run one branch to its ``halt_after`` action and return its final state."""
+        parent, graph = self.parent, task.graph
+        if graph.single_async:
+            return run_async_task_blocking(parent, task)
+        if task.tracker is not None:
+            return _run_full(parent, task)
+        saver, loader = task.state_persister, task.state_initializer
+        if saver is not None or loader is not None:
+            known_saver, known_loader = self._synchronous
+            if saver is known_saver and loader is known_loader:
+                return _run_saved(parent, task)
+            if not _synchronous(saver, loader):
+                return _run_full(parent, task)
+            self._synchronous = (saver, loader)
             return _run_saved(parent, task)
-        return _run_full(parent, task)
-    if task.tracker is not None:
-        return _run_full(parent, task)
-    plans = graph.straight_plans
-    if plans is not None:  # the same actions every time, none asking for __context
-        state, inputs = task.state, task.inputs
-        for plan in plans:
-            state = run_plan(plan, state, inputs, None)[1]
-        return state
-    if action is None:
-        return _walk(parent, task, _app_id(parent, task) if graph.wants_context else "", None)
-    context = None
-    if graph.wants_context:
-        context = child_context(parent, task, _app_id(parent, task), action.name)
-    return run_action(action, task.state, task.inputs, context)[1]
+        plans = graph.straight_plans
+        if plans is not None:  # the same actions every time, none asking for __context
+            state, inputs = task.state, task.inputs
+            for plan in plans:
+                state = run_plan(plan, state, inputs, None)[1]
+            return state
+        action = graph.single_action
+        if action is None:
+            return _walk(parent, task, _app_id(parent, task) if graph.wants_context else "", None)
+        context = None
+        if graph.wants_context:
+            context = child_context(parent, task, _app_id(parent, task), action.name)
+        return run_action(action, task.state, task.inputs, context)[1]
 
 
 def _synchronous(saver: Any, loader: Any) -> bool:
@@ -100,7 +122,7 @@ def _run_saved(parent: ParentRun, task: SubGraphTask) -> Any:
     """A branch observed only by a persister and/or a loader: the rows the full path would write,
     without building an ``Application`` (see ``_walk``). A child with a saved row that is not
     finished is resumed the full way."""
-    app_id = _app_id(parent, task)
+    app_id = task.application_id or parent.child_app_id(task.key or "")
     if task.state_initializer is not None:
         loaded = task.state_initializer.load(parent.partition_key, app_id)
         if loaded:
@@ -166,7 +188,7 @@ def _at_step(context: Any, sequence_id: int) -> Any:
 
 
 async def arun_task(parent: ParentRun, task: SubGraphTask) -> Any:
-    """The async twin of ``run_task``: async actions are awaited, sync ones run inline."""
+    """The async twin of ``BranchRunner``: async actions are awaited, sync ones run inline."""
     if (
         task.tracker is not None
         or task.state_persister is not None

@@ -98,8 +98,9 @@ class RunnableGraph:
 def _straight_plans(graph: Any, entrypoint: str, halts: tuple[str, ...]) -> tuple[Any, ...] | None:
     """The step plans of a subgraph that always runs the same actions: every transition from the
     entrypoint on is unconditional up to a ``halt_after`` action, and none asks for
-    ``__context``. A branch then runs the plans one after the other (``child.run_task``), with no
-    transition to evaluate. ``None`` for any other graph (or one that is not a flowc ``Graph``)."""
+    ``__context``. A branch then runs the plans one after the other (``child.BranchRunner``),
+    with no transition to evaluate. ``None`` for any other graph (or one that is not a flowc
+    ``Graph``)."""
     from flowc.runtime.graph import Graph
 
     if not isinstance(graph, Graph):
