@@ -96,7 +96,8 @@ class BranchRunner:
             self._synchronous = (saver, loader)
         # saved: the rows the full path would write, without building an Application; a child
         # with a saved row that is not finished is resumed the full way
-        app_id = task.application_id or parent.child_app_id(task.key or "")
+        # parent.child_app_id(key), without the call
+        app_id = task.application_id or parent.child_id_stem + (task.key or "")
         if loader is not None:
             loaded = loader.load(parent.partition_key, app_id)
             if loaded:
