@@ -23,6 +23,8 @@ from flowc.runtime import action, when
 from flowc.runtime.application import ApplicationBuilder, ParentPointer
 from flowc.runtime.executors import MultiThreadedExecutor
 from flowc.runtime.graph import GraphBuilder
+from flowc.runtime.parallel import child
+from flowc.runtime.parallel.tasks import ParentRun, SubGraphTask
 from flowc.runtime.parallelism import (
     BranchFailedError,
     BranchResult,
@@ -416,6 +418,51 @@ def test_persisted_subgraph_branches_save_the_rows_a_child_application_would(
             "last",
         ]
         assert [json.loads(row[5])["out"] for row in direct if row[3] == "last"] == [1, 3, -4]
+
+
+class SaysIfAsync:
+    """A persister that says whether it is async (counting the questions) and keeps its rows."""
+
+    def __init__(self, is_async: bool) -> None:
+        self.answer, self.asked, self.rows = is_async, 0, []
+
+    def is_async(self) -> bool:
+        self.asked += 1
+        return self.answer
+
+    def save(self, *row: Any) -> None:
+        self.rows.append(row)
+
+
+def test_a_persister_is_asked_if_it_is_async_when_the_branches_persister_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Branches sharing a synchronous persister take the saved path after one question; a
+    branch with an async persister among them still takes the full path."""
+    full: list[str | None] = []
+
+    def run_full(parent: ParentRun, task: SubGraphTask) -> State:
+        full.append(task.key)
+        return task.state
+
+    monkeypatch.setattr(child, "_run_full", run_full)
+
+    @action(reads=["i"], writes=["out"])
+    def double(state: State) -> State:
+        return state.update(out=2 * state["i"])
+
+    sync, not_sync = SaysIfAsync(False), SaysIfAsync(True)
+    runner = child.BranchRunner(ParentRun("parent", None, 0, "fan_out"))
+    savers = [sync, sync, not_sync, sync, not_sync, sync]
+    for i, saver in enumerate(savers):
+        runner.run(
+            SubGraphTask(graph=double, state=State({"i": i}), state_persister=saver, key=str(i))
+        )
+    assert full == ["2", "4"]
+    assert [row[2:] for row in sync.rows] == [
+        (0, "double", State({"i": i, "out": 2 * i}), "completed") for i in (0, 1, 3, 5)
+    ]
+    assert (sync.asked, not_sync.asked) == (1, 2)
 
 
 CRASH_APP = Path(__file__).parent / "parallelism_crash_app.py"

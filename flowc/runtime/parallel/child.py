@@ -55,23 +55,81 @@ def _app_id(parent: ParentRun, task: SubGraphTask) -> str:
     return task.application_id or parent.child_app_id(task.key or "")
 
 
-def run_task(parent: ParentRun, task: SubGraphTask) -> Any:
-    """Run one branch to its ``halt_after`` action and return its final state."""
+class BranchRunner:
+    """Runs the branches of one sync map invocation (what its schedule calls with each task),
+    each on the cheapest path its tracker, persister and loader allow. Whether a persister and
+    loader are synchronous is asked when the pair changes, not for every branch: a map's children
+    usually share one copy of them (see ``maps._copier``). Pickled, it forgets that answer."""
+
+    __slots__ = ("_synchronous", "parent")
+
+    def __init__(self, parent: ParentRun) -> None:
+        self.parent = parent
+        # the (persister, loader) last found synchronous; one tuple, so that threads read a pair
+        self._synchronous: tuple[Any, Any] = (None, None)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (BranchRunner, (self.parent,))
+
+    def run(self, task: SubGraphTask) -> Any:
+        """Run one branch to its ``halt_after`` action and return its final state. The cheap and
+        saved paths of a straight branch (``RunnableGraph.straight_plans``) run here, without a
+        further call: they are what most maps run, and each call would add some 2% to a trivial
+        branch."""
+        parent, graph = self.parent, task.graph
+        if graph.single_async:
+            return run_async_task_blocking(parent, task)
+        if task.tracker is not None:
+            return _run_full(parent, task)
+        saver, loader = task.state_persister, task.state_initializer
+        plans = graph.straight_plans
+        if saver is None and loader is None:  # cheap
+            if plans is not None:  # the same actions every time, none asking for __context
+                state, inputs = task.state, task.inputs
+                for plan in plans:
+                    state = run_plan(plan, state, inputs, None)[1]
+                return state
+            return _run_unobserved(parent, task)
+        known_saver, known_loader = self._synchronous
+        if saver is not known_saver or loader is not known_loader:
+            if not _synchronous(saver, loader):
+                return _run_full(parent, task)
+            self._synchronous = (saver, loader)
+        # saved: the rows the full path would write, without building an Application; a child
+        # with a saved row that is not finished is resumed the full way. The id is
+        # parent.child_app_id(key), without the call.
+        app_id = task.application_id or parent.child_id_stem + (task.key or "")
+        if loader is not None:
+            loaded = loader.load(parent.partition_key, app_id)
+            if loaded:
+                finished = _finished_state(task, loaded)
+                return finished if finished is not None else _run_full(parent, task)
+        if plans is None:
+            return _walk(parent, task, app_id, saver)
+        # _walk for a subgraph that always runs the same actions: the same rows, without a
+        # transition to evaluate or a context to build
+        partition_key = parent.partition_key
+        state, inputs = task.state, task.inputs
+        sequence_id = 0
+        for plan in plans:
+            try:
+                after = run_plan(plan, state, inputs, None)[1]
+            except Exception:
+                if saver is not None:
+                    saver.save(partition_key, app_id, sequence_id, plan.name, state, "failed")
+                raise
+            state = after
+            if saver is not None:
+                saver.save(partition_key, app_id, sequence_id, plan.name, state, "completed")
+            sequence_id += 1  # noqa: SIM113 - enumerate() costs ~600 instructions a branch
+        return state
+
+
+def _run_unobserved(parent: ParentRun, task: SubGraphTask) -> Any:
+    """A branch nothing observes whose actions vary or ask for ``__context``: its subgraph is
+    walked, or its one action run with the context it asks for."""
     graph = task.graph
     action = graph.single_action
-    saver, loader = task.state_persister, task.state_initializer
-    if saver is not None or loader is not None:
-        if task.tracker is None and _synchronous(saver, loader):
-            return _run_saved(parent, task)
-        return _run_full(parent, task)
-    if task.tracker is not None:
-        return _run_full(parent, task)
-    plans = graph.straight_plans
-    if plans is not None:  # the same actions every time, none asking for __context
-        state, inputs = task.state, task.inputs
-        for plan in plans:
-            state = run_plan(plan, state, inputs, None)[1]
-        return state
     if action is None:
         return _walk(parent, task, _app_id(parent, task) if graph.wants_context else "", None)
     context = None
@@ -94,36 +152,6 @@ def _is_async(persister: Any, method: str) -> bool:
     if is_async is not None:
         return bool(is_async())
     return inspect.iscoroutinefunction(getattr(persister, method, None))
-
-
-def _run_saved(parent: ParentRun, task: SubGraphTask) -> Any:
-    """A branch observed only by a persister and/or a loader: the rows the full path would write,
-    without building an ``Application`` (see ``_walk``). A child with a saved row that is not
-    finished is resumed the full way."""
-    app_id = _app_id(parent, task)
-    if task.state_initializer is not None:
-        loaded = task.state_initializer.load(parent.partition_key, app_id)
-        if loaded:
-            finished = _finished_state(task, loaded)
-            return finished if finished is not None else _run_full(parent, task)
-    saver, plans = task.state_persister, task.graph.straight_plans
-    if plans is None:
-        return _walk(parent, task, app_id, saver)
-    # _walk for a subgraph that always runs the same actions: the same rows, without a
-    # transition to evaluate or a context to build
-    partition_key = parent.partition_key
-    state, inputs = task.state, task.inputs
-    for sequence_id, plan in enumerate(plans):
-        try:
-            after = run_plan(plan, state, inputs, None)[1]
-        except Exception:
-            if saver is not None:
-                saver.save(partition_key, app_id, sequence_id, plan.name, state, "failed")
-            raise
-        state = after
-        if saver is not None:
-            saver.save(partition_key, app_id, sequence_id, plan.name, state, "completed")
-    return state
 
 
 def _walk(parent: ParentRun, task: SubGraphTask, app_id: str, saver: Any) -> Any:
@@ -166,7 +194,7 @@ def _at_step(context: Any, sequence_id: int) -> Any:
 
 
 async def arun_task(parent: ParentRun, task: SubGraphTask) -> Any:
-    """The async twin of ``run_task``: async actions are awaited, sync ones run inline."""
+    """The async twin of ``BranchRunner``: async actions are awaited, sync ones run inline."""
     if (
         task.tracker is not None
         or task.state_persister is not None

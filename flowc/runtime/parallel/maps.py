@@ -163,11 +163,10 @@ class TaskBasedParallelAction(SingleStepAction):
             tasks = self.tasks(clean, context, run_kwargs)
             # the maps' own tasks() gives every task its key; a user's may not
             source = tasks if _keys_its_tasks(self) else _keyed(tasks)
+            plan = self._plan(clean, options, resolved, child.BranchRunner(parent).run)
             if resolved.threaded:
-                plan = self._plan(clean, options, resolved, functools.partial(_run_sync, parent))
                 schedule: PullSchedule | PushSchedule = PullSchedule(source, plan, resolved)
             else:
-                plan = self._plan(clean, options, resolved, functools.partial(_run_sync, parent))
                 plan = _with_pickle_check(plan, parent)
                 schedule = PushSchedule(source, plan, resolved)
             try:
@@ -219,12 +218,6 @@ def _describe(task: SubGraphTask) -> tuple[str, str]:
 
 def _input_state(task: SubGraphTask) -> Any:
     return task.state
-
-
-def _run_sync(parent: ParentRun, task: SubGraphTask) -> Any:
-    if task.graph.single_async:
-        return child.run_async_task_blocking(parent, task)
-    return child.run_task(parent, task)
 
 
 def _with_pickle_check(plan: Plan, parent: ParentRun) -> Plan:

@@ -98,8 +98,9 @@ class RunnableGraph:
 def _straight_plans(graph: Any, entrypoint: str, halts: tuple[str, ...]) -> tuple[Any, ...] | None:
     """The step plans of a subgraph that always runs the same actions: every transition from the
     entrypoint on is unconditional up to a ``halt_after`` action, and none asks for
-    ``__context``. A branch then runs the plans one after the other (``child.run_task``), with no
-    transition to evaluate. ``None`` for any other graph (or one that is not a flowc ``Graph``)."""
+    ``__context``. A branch then runs the plans one after the other (``child.BranchRunner``),
+    with no transition to evaluate. ``None`` for any other graph (or one that is not a flowc
+    ``Graph``)."""
     from flowc.runtime.graph import Graph
 
     if not isinstance(graph, Graph):
@@ -193,18 +194,21 @@ class ParentRun:
     action_name: str
     executor: Any = None
     child_id_prefix: str = field(init=False, repr=False, compare=False)
+    # a child's app id is this plus its task key (``child_app_id``)
+    child_id_stem: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         seed = f"{self.app_id}:{self.action_name}:{self.sequence_id}"
         prefix = hashlib.sha256(seed.encode()).hexdigest()[:32]
         object.__setattr__(self, "child_id_prefix", prefix)
+        object.__setattr__(self, "child_id_stem", f"{prefix}-")
 
     def child_app_id(self, key: str) -> str:
         """Stable across a crash and resume, distinct across invocations (docs/parallelism.md):
         a hash of the parent app id, this map's name and the parent step's sequence id, then
         the task key. One hash per map invocation, and the children's ids share a prefix, so
         their rows sit together in the persister's index instead of at random places in it."""
-        return f"{self.child_id_prefix}-{key}"
+        return self.child_id_stem + key
 
     def app_id_for(self, task: SubGraphTask, index: int) -> str:
         if task.application_id is not None:
