@@ -49,6 +49,9 @@ FRAME_ROWS = 256
 lets go of the GIL, which other threads running branches then take: fewer, larger frames cost
 the branches less (64 measured worse than 256)."""
 
+LINGER_POLL_S = 0.05
+"""How often the lingering thread looks for rows left pending while saves come in."""
+
 _HEADER = 4  # bytes of a frame's length, little-endian
 _PIPE_BYTES = 1 << 20  # Linux lets an unprivileged process grow a pipe to 1 MiB
 _UNSENDABLE = "unsendable"  # a frame whose rows marshal refused: answered as failed, unwritten
@@ -98,6 +101,8 @@ class WriterProcess(GroupCommitter):
     process: subprocess.Popen[bytes] | None = None
     pending: list[tuple[Any, ...]] = field(default_factory=list)
     sent: int = 0  # rows handed to the writer: the number of the last one
+    first_pending_at: float = 0.0  # when the first of the pending rows came (time.monotonic)
+    parked: bool = True  # the lingering thread waits for a first pending row to wake it
     answers: bytearray = field(default_factory=bytearray)
     reading: threading.Lock = field(default_factory=threading.Lock)  # one reader of answers
 
@@ -146,42 +151,59 @@ class WriterProcess(GroupCommitter):
         """The writer opened its connection before it said it was ready."""
 
     def submit(self, row: tuple[Any, ...], waits: bool = False) -> int:
-        """Queue ``row``; send what is pending if it waits, makes a frame, or finds the writer
-        done with everything sent before."""
+        """Queue ``row``; send what is pending if it waits, makes a frame, or has waited
+        ``linger_s`` since its first row."""
         with self.lock:
             if self.closing:
                 raise PersistenceError("the persister is closed; no more states can be saved")
             if self.ended:
                 raise self.stopped_error()
             pending = self.pending
+            now = time.monotonic()
+            wake = False
+            if not pending:
+                self.first_pending_at = now
+                wake = self.parked
             pending.append(row)
             self.queued = number = self.queued + 1
             if waits:
                 self.waited.add(number)
             self.last_by_app[row[0], row[1]] = number
-            send = waits or len(pending) >= FRAME_ROWS
+            send = (
+                waits
+                or len(pending) >= FRAME_ROWS
+                or now - self.first_pending_at >= self.settings.linger_s
+            )
             if send:
                 self._send(waits)
         if send:
             self._take_arrived_answers()
-        elif len(pending) == 1:  # the first row in a while: have it sent within linger_s
+        elif wake:
             with self.cond:
                 self.cond.notify()
         return number
 
     def _send_lingering(self) -> None:
-        """The thread that sends rows left pending for ``linger_s`` (no save has made a frame
-        or waited since): a finished branch is durable within milliseconds, not whenever the
-        next frame fills. It sleeps while nothing is pending."""
+        """The thread that sends rows still pending when saves stop coming (a save sends them
+        once they are ``linger_s`` old, but only the next save does). It looks every
+        ``LINGER_POLL_S`` while rows come in and parks when none are pending: the first row
+        after that wakes it, not every frame, because each wake takes the GIL from the threads
+        running branches."""
         while True:
             with self.cond:
-                while not self.pending and not self.closing:
+                while True:
+                    with self.lock:
+                        if self.pending or self.closing:
+                            self.parked = False
+                            break
+                        self.parked = True
                     self.cond.wait()
             if self.closing:
                 return
-            time.sleep(self.settings.linger_s)
+            time.sleep(max(self.settings.linger_s, LINGER_POLL_S))
             with self.lock:
-                if self.pending and not self.ended and not self.closing:
+                stale = time.monotonic() - self.first_pending_at >= self.settings.linger_s
+                if self.pending and stale and not self.ended and not self.closing:
                     with contextlib.suppress(PersistenceError):  # a saver hears of it
                         self._send(False)
             self._take_arrived_answers()
