@@ -9,9 +9,9 @@ tmpfs (/dev/shm), in "save" mode and in "resume" mode (also ``initialize_from``,
 loads before it runs). Ratios are W5 ÷ the same framework's W1 in the same round, summarised as
 median (min–max) over rounds. After each timed run the rows are counted through a fresh
 connection, before anything is closed: every branch reported finished must already be there.
-flowc's persister writes from a child process by default; it is also measured with
-``writer="thread"`` (a committer thread in the run's own process), with ``synchronous=NORMAL``,
-and with a persister that saves nothing
+flowc's persister writes from a committer thread by default; it is also measured with
+``writer="process"`` (a writer process beside the run's), with ``synchronous=NORMAL``, and with a
+persister that saves nothing
 ("sync=NOOP": the cost of the persisted branch path itself, without any database work).
 Finally, a 10,000-branch persisted map runs once per framework under a 1,024 fd limit.
 
@@ -147,14 +147,14 @@ class Cell:
     mode: str  # none | save | resume
     db: str = ""  # disk | tmpfs
     synchronous: str = "FULL"
-    writer: str = "process"
+    writer: str = "thread"
 
     @property
     def label(self) -> str:
         if self.mode == "none":
             return f"{self.framework} w1"
         sync = "" if self.synchronous == "FULL" else f" sync={self.synchronous}"
-        if self.framework == "flowc" and self.writer != "process":
+        if self.framework == "flowc" and self.writer != "thread":
             sync += f" writer={self.writer}"
         return f"{self.framework} {self.mode} {self.db}{sync}"
 
@@ -165,8 +165,8 @@ CELLS = (
     Cell("flowc", "save", "tmpfs"),
     Cell("flowc", "resume", "disk"),
     Cell("flowc", "resume", "tmpfs"),
-    Cell("flowc", "save", "disk", writer="thread"),
-    Cell("flowc", "save", "tmpfs", writer="thread"),
+    Cell("flowc", "save", "disk", writer="process"),
+    Cell("flowc", "save", "tmpfs", writer="process"),
     Cell("flowc", "save", "disk", "NORMAL"),
     Cell("flowc", "save", "tmpfs", "NOOP"),
     Cell("burr", "none"),
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--synchronous", default="FULL")
-    parser.add_argument("--writer", default="process", choices=("process", "thread"))
+    parser.add_argument("--writer", default="thread", choices=("process", "thread"))
     parser.add_argument("--big-n", type=int, default=10_000)
     args = parser.parse_args(argv)
     if args.cell:

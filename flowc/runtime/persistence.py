@@ -369,7 +369,7 @@ class SQLitePersister(BaseStatePersister):
         linger_s: float = 0.002,
         registry: SerializationRegistry | None = None,
         wait_for_commit: bool = True,
-        writer: str = "process",
+        writer: str = "thread",
     ) -> None:
         if writer not in _WRITERS:
             raise PersisterConfigError(

@@ -1,4 +1,4 @@
-"""The SQLite writer process (``SQLitePersister(writer="process")``, the default): it writes the
+"""The SQLite writer process (``SQLitePersister(writer="process")``): it writes the
 same rows as the committer thread, refuses what cannot be saved before anything is written, says
 so when it dies instead of hanging, keeps what it received when the saving process dies, and
 stops with its persister. A writer that cannot be started falls back to the committer thread."""
@@ -65,8 +65,8 @@ def save_all(persister: SQLitePersister) -> None:
 def test_the_writer_process_stores_exactly_the_rows_the_committer_thread_stores(
     tmp_path: Path,
 ) -> None:
-    by_process = SQLitePersister(tmp_path / "process.db")
-    by_thread = SQLitePersister(tmp_path / "thread.db", writer="thread")
+    by_process = SQLitePersister(tmp_path / "process.db", writer="process")
+    by_thread = SQLitePersister(tmp_path / "thread.db")
     assert isinstance(by_process._shared().committer, WriterProcess)
     assert type(by_thread._shared().committer) is GroupCommitter
     save_all(by_process)
@@ -83,7 +83,7 @@ def test_an_unsavable_value_fails_in_the_saving_thread_before_anything_is_sent(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "refused.db"
-    persister = SQLitePersister(db)
+    persister = SQLitePersister(db, writer="process")
     child = persister.copy()
     with pytest.raises(StateSerializationError) as caught:
         child.save("", "c", 0, "step", State({"ok": 1, "handle": object()}), "completed")
@@ -97,7 +97,7 @@ def test_saves_through_copies_are_sent_in_batches_and_durable_once_the_parent_sa
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "batches.db"
-    parent = SQLitePersister(db)
+    parent = SQLitePersister(db, writer="process")
     writer = writer_of(parent)
     children = [parent.copy() for _ in range(1000)]
     with ThreadPoolExecutor(8) as pool:
@@ -116,7 +116,7 @@ def test_saves_through_copies_are_sent_in_batches_and_durable_once_the_parent_sa
 def test_a_killed_writer_makes_waiting_and_later_saves_fail_instead_of_hanging(
     tmp_path: Path,
 ) -> None:
-    persister = SQLitePersister(tmp_path / "killed.db")
+    persister = SQLitePersister(tmp_path / "killed.db", writer="process")
     persister.save("", "a", 0, "step", {"i": 0}, "completed")
     writer = writer_of(persister)
     assert writer.process is not None
@@ -168,7 +168,7 @@ def _running(pid: int) -> bool:
 def test_close_stops_the_writer_even_while_a_forked_process_holds_its_pipe(
     tmp_path: Path,
 ) -> None:
-    persister = SQLitePersister(tmp_path / "fork.db")
+    persister = SQLitePersister(tmp_path / "fork.db", writer="process")
     persister.copy().save("", "a", 0, "step", {"i": 0}, "completed")
     writer = writer_of(persister)
     child = os.fork()
@@ -193,7 +193,7 @@ def test_rows_still_pending_at_interpreter_exit_are_written(tmp_path: Path) -> N
     script = (
         "import sys\n"
         "from flowc.runtime.persistence import SQLitePersister\n"
-        "p = SQLitePersister(sys.argv[1]); c = p.copy()\n"
+        "p = SQLitePersister(sys.argv[1], writer='process'); c = p.copy()\n"
         "for i in range(10): c.save('', f'c-{i}', 0, 'w', {'i': i}, 'completed')\n"
     )
     subprocess.run([sys.executable, "-c", script, str(db)], env=ENV, check=True, timeout=60)
@@ -204,7 +204,7 @@ def test_without_an_interpreter_to_start_the_persister_writes_from_a_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
-    persister = SQLitePersister(tmp_path / "fallback.db")
+    persister = SQLitePersister(tmp_path / "fallback.db", writer="process")
     assert type(persister._shared().committer) is GroupCommitter
     persister.copy().save("", "c", 0, "w", {"i": 0}, "completed")
     persister.save("", "p", 0, "w", {"i": 1}, "completed")
@@ -218,7 +218,9 @@ def test_connect_arguments_that_cannot_be_sent_keep_the_writer_in_this_process(
     class Connection(sqlite3.Connection):
         pass
 
-    persister = SQLitePersister(tmp_path / "factory.db", connect_kwargs={"factory": Connection})
+    persister = SQLitePersister(
+        tmp_path / "factory.db", connect_kwargs={"factory": Connection}, writer="process"
+    )
     assert type(persister._shared().committer) is GroupCommitter
     persister.save("", "p", 0, "w", {"i": 1}, "completed")
     assert len(stored(tmp_path / "factory.db")) == 1
@@ -236,7 +238,7 @@ def test_a_row_saved_through_a_copy_is_sent_and_committed_within_the_linger(
 ) -> None:
     """No frame fills and nobody waits, yet a finished branch must not stay unsaved for long."""
     db = tmp_path / "linger.db"
-    persister = SQLitePersister(db, linger_s=0.01)
+    persister = SQLitePersister(db, linger_s=0.01, writer="process")
     persister.initialize()
     persister.copy().save("", "lonely", 0, "step", {"i": 0}, "completed")
     deadline = time.monotonic() + 10
@@ -251,7 +253,7 @@ def test_rows_the_pipe_cannot_carry_fail_in_their_place_and_the_rest_are_saved(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "unsendable.db"
-    persister = SQLitePersister(db)
+    persister = SQLitePersister(db, writer="process")
     child = persister.copy()
     child.save("", "before", 0, "step", {"i": 0}, "completed")
     persister.flush()

@@ -14,7 +14,7 @@ from flowc.runtime.persistence_writer import WriterProcess
 
 
 def main(db_path: str, rows: int) -> None:
-    persister = SQLitePersister(db_path)
+    persister = SQLitePersister(db_path, writer="process")
     persister.initialize()
     writer = persister._shared().committer
     assert isinstance(writer, WriterProcess) and writer.process is not None
