@@ -147,7 +147,7 @@ def write_batch(connection: sqlite3.Connection, settings: StoreSettings, batch: 
                 connection, lambda: _insert_chunks(connection, settings, runs, created_at)
             )
     except sqlite3.OperationalError as error:
-        if "JSON" not in str(error):
+        if "JSON" not in str(error):  # SQLite says "malformed JSON"; any other error is real
             raise
         rows = [(*row[:5], encode_payload(row[5]), created_at) for row in batch]
         _in_transaction(connection, lambda: connection.executemany(settings.insert_sql, rows))
@@ -248,15 +248,17 @@ class GroupCommitter:
 
     A batch is everything queued while the previous batch was being committed (plus what
     arrives within a short linger of its first row), so the number of commits — and fsyncs —
-    grows with elapsed time, not with the number of rows. The thread needs the GIL as seldom as
-    it can: while branches run, each time it wants it back it may wait a whole switch interval
-    (5 ms). So a batch is one statement (``write_batch``), the connection is opened before the
-    run when the persister is initialized, and a batch whose first row waited that long already
-    does not linger. Rows are numbered as they are queued; ``finished`` is the
-    number of the last row whose batch is over, so waiting for a row is waiting for ``finished``
-    to reach its number (no object per row). Queueing takes a plain lock for a list append, a
-    counter and a dict entry; sleeping and waking use a separate condition, touched once per
-    batch and only when someone sleeps on it.
+    grows with elapsed time, not with the number of rows.
+
+    The thread needs the GIL as seldom as it can: while branches run, each time it wants it back
+    it may wait a whole switch interval (5 ms). So a batch is one statement (``write_batch``),
+    the connection is opened before the run when the persister is initialized, and a batch whose
+    first row waited longer than the linger already does not linger.
+
+    Rows are numbered as they are queued; ``finished`` is the number of the last row whose batch
+    is over, so waiting for a row is waiting for ``finished`` to reach its number (no object per
+    row). Queueing takes a plain lock for a list append, a counter and a dict entry; sleeping and
+    waking use a separate condition, touched once per batch and only when someone sleeps on it.
     """
 
     settings: StoreSettings
