@@ -198,7 +198,7 @@ class WriterProcess(GroupCommitter):
                             break
                         self.parked = True
                     self.cond.wait()
-            if self.closing:
+            if self.closing or self.ended:
                 return
             time.sleep(max(self.settings.linger_s, LINGER_POLL_S))
             with self.lock:
