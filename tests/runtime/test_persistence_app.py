@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from flowc.runtime import ApplicationBuilder, State, action
-from flowc.runtime.parallelism import MapStates
+from flowc.runtime.parallelism import MapOptions, MapStates
 from flowc.runtime.persistence import InMemoryPersister, SQLitePersister
 from flowc.runtime.serialization import StateSerializationError
 from flowc.runtime.tracking import LocalTrackingClient, load_run
@@ -324,6 +324,10 @@ def test_a_resumed_map_runs_only_the_branches_not_saved(persister: SQLitePersist
         return state.update(out=2 * state["i"])
 
     class Flaky(Doubles):
+        # one branch at a time: a branch still running when the map fails would go on in the
+        # background (threads cannot be stopped) and race the resumed run
+        options = MapOptions(max_concurrency=1)
+
         def action(self, state: State, inputs: dict[str, Any]) -> Any:
             return flaky
 
