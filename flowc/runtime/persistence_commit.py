@@ -410,10 +410,15 @@ class GroupCommitter:
             batch, self.queue = self.queue, []
             if not batch and self.closing:
                 return None
-            if len(self.last_by_app) > 10_000:  # forget apps whose rows are all written
-                done = self.finished
-                self.last_by_app = {k: n for k, n in self.last_by_app.items() if n > done}
+            self.forget_written_apps()
         return batch
+
+    def forget_written_apps(self) -> None:
+        """Keep ``last_by_app`` small: once it is large, drop the apps whose rows are all
+        written (the caller holds ``lock``)."""
+        if len(self.last_by_app) > 10_000:
+            done = self.finished
+            self.last_by_app = {k: n for k, n in self.last_by_app.items() if n > done}
 
     def _run(self) -> None:
         try:

@@ -213,9 +213,7 @@ class WriterProcess(GroupCommitter):
         ``urgent``: someone waits for them, so the writer commits without lingering."""
         rows, self.pending = self.pending, []
         self.sent = self.queued
-        if len(self.last_by_app) > 10_000:  # forget apps whose rows are all written
-            done = self.finished
-            self.last_by_app = {k: n for k, n in self.last_by_app.items() if n > done}
+        self.forget_written_apps()
         try:
             payload = marshal.dumps((urgent, rows))
         except ValueError as exc:  # a value marshal cannot send: these rows fail, in order
