@@ -33,6 +33,7 @@ from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 from flowc.errors import FlowRuntimeError
 from flowc.runtime.persistence_commit import (
     PARTITION_KEY_DEFAULT,
+    CommitLedger,
     GroupCommitter,
     PersistenceError,
     StoreSettings,
@@ -273,7 +274,7 @@ _ROW_COLUMNS = "partition_key, app_id, sequence_id, position, state, created_at,
 """What ``load`` reads of a row, in the order ``SQLitePersister._loaded`` takes them."""
 
 
-def _committer(settings: StoreSettings, writer: str) -> GroupCommitter:
+def _committer(settings: StoreSettings, writer: str) -> CommitLedger:
     """The writer process when asked for and one can be started, else the committer thread."""
     if writer == "process":
         from flowc.runtime.persistence_writer import WriterProcess
@@ -522,7 +523,7 @@ class SQLitePersister(BaseStatePersister):
         position: str,
         state: Any,
         status: str,
-    ) -> tuple[GroupCommitter, int]:
+    ) -> tuple[CommitLedger, int]:
         if status not in _STATUSES:
             _check_status(status)
         row = (

@@ -1,10 +1,9 @@
 """Group commit: rows from many threads numbered, batched and written in queue order, one
 transaction per batch, each saver told whether its own row (and every row before it) is durable.
 
-:class:`GroupCommitter` keeps that ledger and writes the batches from a thread of this process;
-``persistence_writer.WriterProcess`` keeps the same ledger and hands the batches to a writer
-process. The SQLite functions here (open a connection, create the table, write a batch) are what
-both run.
+:class:`CommitLedger` is that ledger; :class:`GroupCommitter` writes its batches from a thread
+of this process, ``persistence_writer.WriterProcess`` hands them to a writer process. The SQLite
+functions here (open a connection, create the table, write a batch) are what both run.
 """
 
 from __future__ import annotations
@@ -243,22 +242,16 @@ class FailedBatch:
 
 
 @dataclass(eq=False)
-class GroupCommitter:
-    """Writes queued rows in batches from one thread and one connection, in queue order.
-
-    A batch is everything queued while the previous batch was being committed (plus what
-    arrives within a short linger of its first row), so the number of commits — and fsyncs —
-    grows with elapsed time, not with the number of rows.
-
-    The thread needs the GIL as seldom as it can: while branches run, each time it wants it back
-    it may wait a whole switch interval (5 ms). So a batch is one statement (``write_batch``),
-    the connection is opened before the run when the persister is initialized, and a batch whose
-    first row waited longer than the linger already does not linger.
+class CommitLedger:
+    """What both writers keep: the rows queued and not yet handed to the writer, their numbers,
+    who waits for which, and the batches that failed.
 
     Rows are numbered as they are queued; ``finished`` is the number of the last row whose batch
     is over, so waiting for a row is waiting for ``finished`` to reach its number (no object per
     row). Queueing takes a plain lock for a list append, a counter and a dict entry; sleeping and
     waking use a separate condition, touched once per batch and only when someone sleeps on it.
+    ``thread`` is the writer's thread here; while it sleeps for want of rows (``idle``), the
+    first row queued wakes it.
     """
 
     settings: StoreSettings
@@ -272,7 +265,6 @@ class GroupCommitter:
     waited: set[int] = field(default_factory=set)  # unfinished rows whose savers wait for them
     failures: list[FailedBatch] = field(default_factory=list)
     thread: threading.Thread | None = None
-    connection: sqlite3.Connection | None = None  # the writer's, until the thread takes it
     idle: bool = False
     waiters: int = 0
     closing: bool = False
@@ -280,31 +272,43 @@ class GroupCommitter:
     commits: int = 0
     pid: int = field(default_factory=current_pid)
 
+    def _enqueue(self, row: tuple[Any, ...], waits: bool) -> tuple[int, bool]:
+        """Queue ``row`` (partition key and app id first), the caller holding ``lock``: its
+        number, and whether it must wake the sleeping thread (only the first row after a sleep
+        does)."""
+        if self.closing:
+            raise PersistenceError("the persister is closed; no more states can be saved")
+        if not self.queue:
+            self.first_queued_at = time.monotonic()
+        self.queue.append(row)
+        self.queued = number = self.queued + 1
+        if waits:
+            self.waited.add(number)
+        self.last_by_app[row[0], row[1]] = number
+        wake, self.idle = self.idle, False
+        return number, wake
+
+    def _sleep_until_queued(self) -> None:
+        """Sleep (the caller holding ``cond``) until rows are queued or the writer closes."""
+        while True:
+            with self.lock:
+                if self.queue or self.closing:
+                    self.idle = False
+                    return
+                self.idle = True  # from here on, the next row queued wakes us
+            self.cond.wait(0.5)
+
     def submit(self, row: tuple[Any, ...], waits: bool = False) -> int:
-        """Queue ``row`` (partition key and app id first); its number, for :meth:`wait`, which
-        the saver must call if ``waits``."""
-        with self.lock:
-            if self.closing:
-                raise PersistenceError("the persister is closed; no more states can be saved")
-            if not self.queue:
-                self.first_queued_at = time.monotonic()
-            self.queue.append(row)
-            self.queued = number = self.queued + 1
-            if waits:
-                self.waited.add(number)
-            self.last_by_app[row[0], row[1]] = number
-            wake, self.idle = self.idle, False  # only the first row after a sleep wakes it
-            start = self.thread is None
-            if start:
-                self.thread = threading.Thread(
-                    target=self._run, name="flowc-sqlite-committer", daemon=True
-                )
-        if start:
-            self.thread.start()  # type: ignore[union-attr]
-        elif wake:
-            with self.cond:
-                self.cond.notify_all()
-        return number
+        """Queue ``row`` for the writer; its number, for :meth:`wait`, which the saver must
+        call if ``waits``."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer (also run at interpreter exit)."""
+        raise NotImplementedError
+
+    def connect(self) -> None:
+        """Get the writer ready before the first row (``initialize``); nothing by default."""
 
     def wait(self, number: int) -> None:
         """Return once row ``number``'s batch is committed; raise if it, or a batch of rows whose
@@ -377,8 +381,64 @@ class GroupCommitter:
     def stopped_error(self) -> PersistenceError:
         return PersistenceError("the committer thread stopped; rows were lost")
 
+    def forget_written_apps(self) -> None:
+        """Keep ``last_by_app`` small: once it is large, drop the apps whose rows are all
+        written (the caller holds ``lock``)."""
+        if len(self.last_by_app) > 10_000:
+            done = self.finished
+            self.last_by_app = {k: n for k, n in self.last_by_app.items() if n > done}
+
+    def finish_batch(self, size: int, error: BaseException | None) -> None:
+        """The next ``size`` rows in queue order are written (or, with ``error``, rolled back):
+        record it and wake the savers waiting for them."""
+        self.commits += 1
+        with self.lock:
+            first = self.finished + 1
+            self.finished = last = self.finished + size
+            waited = self.waited
+            if error is not None:
+                waited_here = sum(1 for n in waited if n <= last)
+                unwaited = waited_here < size
+                self.failures.append(FailedBatch(first, last, error, unwaited, waited_here))
+            if waited:
+                self.waited = {n for n in waited if n > last}
+        if self.waiters:
+            with self.cond:
+                self.cond.notify_all()
+
+
+@dataclass(eq=False)
+class GroupCommitter(CommitLedger):
+    """Writes queued rows in batches from one thread and one connection, in queue order.
+
+    A batch is everything queued while the previous batch was being committed (plus what
+    arrives within a short linger of its first row), so the number of commits — and fsyncs —
+    grows with elapsed time, not with the number of rows.
+
+    The thread needs the GIL as seldom as it can: while branches run, each time it wants it back
+    it may wait a whole switch interval (5 ms). So a batch is one statement (``write_batch``),
+    the connection is opened before the run when the persister is initialized, and a batch whose
+    first row waited longer than the linger already does not linger.
+    """
+
+    connection: sqlite3.Connection | None = None  # the writer's, until the thread takes it
+
+    def submit(self, row: tuple[Any, ...], waits: bool = False) -> int:
+        with self.lock:
+            number, wake = self._enqueue(row, waits)
+            start = self.thread is None
+            if start:
+                self.thread = threading.Thread(
+                    target=self._run, name="flowc-sqlite-committer", daemon=True
+                )
+        if start:
+            self.thread.start()  # type: ignore[union-attr]
+        elif wake:
+            with self.cond:
+                self.cond.notify_all()
+        return number
+
     def close(self) -> None:
-        """Commit what is queued, then stop the thread (also run at interpreter exit)."""
         if self.pid != current_pid():  # a forked child: the thread and its locks stayed behind
             return
         with self.lock:
@@ -393,13 +453,7 @@ class GroupCommitter:
         """Sleep until rows are queued, linger while nobody waits, and take them all; None
         once closing with nothing left."""
         with self.cond:
-            while True:
-                with self.lock:
-                    if self.queue or self.closing:
-                        self.idle = False
-                        break
-                    self.idle = True  # from here on, the next submit() wakes us
-                self.cond.wait(0.5)
+            self._sleep_until_queued()
             deadline = self.first_queued_at + self.settings.linger_s
             while not self.waiters and not self.closing:
                 remaining = deadline - time.monotonic()
@@ -412,13 +466,6 @@ class GroupCommitter:
                 return None
             self.forget_written_apps()
         return batch
-
-    def forget_written_apps(self) -> None:
-        """Keep ``last_by_app`` small: once it is large, drop the apps whose rows are all
-        written (the caller holds ``lock``)."""
-        if len(self.last_by_app) > 10_000:
-            done = self.finished
-            self.last_by_app = {k: n for k, n in self.last_by_app.items() if n > done}
 
     def _run(self) -> None:
         try:
@@ -449,24 +496,6 @@ class GroupCommitter:
             self.finish_batch(len(batch), error)
         if connection is not None:
             connection.close()
-
-    def finish_batch(self, size: int, error: BaseException | None) -> None:
-        """The next ``size`` rows in queue order are written (or, with ``error``, rolled back):
-        record it and wake the savers waiting for them."""
-        self.commits += 1
-        with self.lock:
-            first = self.finished + 1
-            self.finished = last = self.finished + size
-            waited = self.waited
-            if error is not None:
-                waited_here = sum(1 for n in waited if n <= last)
-                unwaited = waited_here < size
-                self.failures.append(FailedBatch(first, last, error, unwaited, waited_here))
-            if waited:
-                self.waited = {n for n in waited if n > last}
-        if self.waiters:
-            with self.cond:
-                self.cond.notify_all()
 
 
 def as_persistence_error(error: BaseException) -> FlowRuntimeError:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from flowc.runtime.persistence_commit import (
-    GroupCommitter,
+    CommitLedger,
     PersistenceError,
     StoreSettings,
     as_persistence_error,
@@ -92,17 +92,15 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 
 
 @dataclass(eq=False)
-class WriterProcess(GroupCommitter):
-    """A :class:`GroupCommitter` whose batches are written by a child process (module
-    docstring). ``pending`` holds rows not yet sent; ``answers`` what the writer has said but
-    nobody has read yet (no thread reads it: a thread that woke for every answer would take the
-    GIL from the threads running branches each time)."""
+class WriterProcess(CommitLedger):
+    """A :class:`CommitLedger` whose batches are written by a child process (module
+    docstring). Its ``queue`` holds the rows not yet sent and ``thread`` is the lingering
+    thread; ``answers`` is what the writer has said but nobody has read yet (no thread reads it:
+    a thread that woke for every answer would take the GIL from the threads running branches
+    each time)."""
 
     process: subprocess.Popen[bytes] | None = None
-    pending: list[tuple[Any, ...]] = field(default_factory=list)
     sent: int = 0  # rows handed to the writer: the number of the last one
-    first_pending_at: float = 0.0  # when the first of the pending rows came (time.monotonic)
-    parked: bool = True  # the lingering thread waits for a first pending row to wake it
     answers: bytearray = field(default_factory=bytearray)
     reading: threading.Lock = field(default_factory=threading.Lock)  # one reader of answers
 
@@ -147,32 +145,17 @@ class WriterProcess(GroupCommitter):
         writer.thread.start()
         return writer
 
-    def connect(self) -> None:
-        """The writer opened its connection before it said it was ready."""
-
     def submit(self, row: tuple[Any, ...], waits: bool = False) -> int:
-        """Queue ``row``; send what is pending if it waits, makes a frame, or has waited
-        ``linger_s`` since its first row."""
+        """Queue ``row``; send the queue if it waits, makes a frame, or has waited ``linger_s``
+        since its first row."""
         with self.lock:
-            if self.closing:
-                raise PersistenceError("the persister is closed; no more states can be saved")
             if self.ended:
                 raise self.stopped_error()
-            pending = self.pending
-            now = time.monotonic()
-            wake = False
-            if not pending:
-                self.first_pending_at = now
-                wake = self.parked
-            pending.append(row)
-            self.queued = number = self.queued + 1
-            if waits:
-                self.waited.add(number)
-            self.last_by_app[row[0], row[1]] = number
+            number, wake = self._enqueue(row, waits)
             send = (
                 waits
-                or len(pending) >= FRAME_ROWS
-                or now - self.first_pending_at >= self.settings.linger_s
+                or len(self.queue) >= FRAME_ROWS
+                or time.monotonic() - self.first_queued_at >= self.settings.linger_s
             )
             if send:
                 self._send(waits)
@@ -184,34 +167,28 @@ class WriterProcess(GroupCommitter):
         return number
 
     def _send_lingering(self) -> None:
-        """The thread that sends rows still pending when saves stop coming (a save sends them
+        """The thread that sends rows still queued when saves stop coming (a save sends them
         once they are ``linger_s`` old, but only the next save does). It looks every
-        ``LINGER_POLL_S`` while rows come in and parks when none are pending: the first row
+        ``LINGER_POLL_S`` while rows come in and sleeps when none are queued: the first row
         after that wakes it, not every frame, because each wake takes the GIL from the threads
         running branches."""
         while True:
             with self.cond:
-                while True:
-                    with self.lock:
-                        if self.pending or self.closing:
-                            self.parked = False
-                            break
-                        self.parked = True
-                    self.cond.wait()
+                self._sleep_until_queued()
             if self.closing or self.ended:
                 return
             time.sleep(max(self.settings.linger_s, LINGER_POLL_S))
             with self.lock:
-                stale = time.monotonic() - self.first_pending_at >= self.settings.linger_s
-                if self.pending and stale and not self.ended and not self.closing:
+                stale = time.monotonic() - self.first_queued_at >= self.settings.linger_s
+                if self.queue and stale and not self.ended and not self.closing:
                     with contextlib.suppress(PersistenceError):  # a saver hears of it
                         self._send(False)
             self._take_arrived_answers()
 
     def _send(self, urgent: bool) -> None:
-        """Hand the pending rows to the writer, in queue order (the caller holds ``lock``).
+        """Hand the queued rows to the writer, in order (the caller holds ``lock``).
         ``urgent``: someone waits for them, so the writer commits without lingering."""
-        rows, self.pending = self.pending, []
+        rows, self.queue = self.queue, []
         self.sent = self.queued
         self.forget_written_apps()
         try:
@@ -286,7 +263,7 @@ class WriterProcess(GroupCommitter):
         with self.lock:
             if not self.closing:
                 self.closing = True
-                if self.pending and not self.ended:
+                if self.queue and not self.ended:
                     with contextlib.suppress(PersistenceError):
                         self._send(True)
         with self.cond:

@@ -286,7 +286,7 @@ def _builder(parent: ParentRun, task: SubGraphTask, app_id: str) -> Any:
 
 
 def _run_full(parent: ParentRun, task: SubGraphTask) -> Any:
-    app_id = task.application_id or parent.child_app_id(task.key or "")
+    app_id = _app_id(parent, task)
     finished = _finished_child_state(parent, task, app_id)
     if finished is not None:
         return finished
@@ -298,7 +298,7 @@ def _run_full(parent: ParentRun, task: SubGraphTask) -> Any:
 
 
 async def _arun_full(parent: ParentRun, task: SubGraphTask) -> Any:
-    app_id = task.application_id or parent.child_app_id(task.key or "")
+    app_id = _app_id(parent, task)
     finished = await _afinished_child_state(parent, task, app_id)
     if finished is not None:
         return finished
